@@ -1,0 +1,1 @@
+"""Model families. Each file holds one family's generator and discriminator."""

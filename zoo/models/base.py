@@ -1,0 +1,97 @@
+"""Shared contracts for the model families.
+
+Every generator that turns noise into images implements :class:`NoiseGenerator`, so that the
+sampling, interpolation and style-mixing pipelines, the trainer and the app treat the DCGAN and
+StyleGAN families alike. The split into ``map`` (z -> per-layer w) and ``synthesize`` (w -> image)
+exists because truncation, interpolation in w space and style mixing all act between the two;
+for DCGAN ``w`` is simply ``z`` with a singleton layer axis.
+
+Every discriminator returns a :class:`DiscriminatorOutput` so that the trainer's loss code does not
+care whether a class head exists.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import torch
+
+#: Resolutions the convolutional families support (powers of two).
+SUPPORTED_RESOLUTIONS = (32, 64, 128, 256)
+
+
+def check_resolution(resolution: int) -> int:
+    """Reject resolutions the up/down-sampling stacks cannot build, with the allowed list."""
+    if resolution not in SUPPORTED_RESOLUTIONS:
+        raise ValueError(f"resolution must be one of {SUPPORTED_RESOLUTIONS}, got {resolution!r}")
+    return resolution
+
+
+class DiscriminatorOutput(NamedTuple):
+    """Real/fake logits, plus class logits when the discriminator has an auxiliary classifier head."""
+
+    logits: torch.Tensor  # [B] (or [B, 1, h, w] for PatchGAN)
+    class_logits: Optional[torch.Tensor] = None  # [B, num_classes] or None
+
+
+class NoiseGenerator:
+    """Mixin contract for noise -> image generators (used together with ModelMixin + ConfigMixin).
+
+    Config keys every implementation registers: ``resolution``, ``latent_dim``, ``num_classes``
+    (0 = unconditional). Images are ``[B, 3, R, R]`` in ``[-1, 1]``.
+    """
+
+    #: True when ``synthesize`` uses a different w per layer, so layer-range style mixing is meaningful.
+    supports_style_mixing: bool = False
+
+    @property
+    def num_ws(self) -> int:
+        """Number of per-layer style vectors that ``map`` returns (1 for DCGAN)."""
+        raise NotImplementedError
+
+    @property
+    def w_dim(self) -> int:
+        raise NotImplementedError
+
+    def mean_w(self, class_labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The centre that truncation pulls towards, shape ``[1 or B, num_ws, w_dim]``."""
+        raise NotImplementedError
+
+    def map(
+        self,
+        z: torch.Tensor,
+        class_labels: Optional[torch.Tensor] = None,
+        truncation_psi: float = 1.0,
+    ) -> torch.Tensor:
+        """``z [B, latent_dim]`` -> ``w [B, num_ws, w_dim]``, truncated towards ``mean_w``."""
+        raise NotImplementedError
+
+    def synthesize(self, w: torch.Tensor, class_labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``w [B, num_ws, w_dim]`` -> images ``[B, 3, R, R]`` in ``[-1, 1]``."""
+        raise NotImplementedError
+
+    def forward(
+        self,
+        z: torch.Tensor,
+        class_labels: Optional[torch.Tensor] = None,
+        truncation_psi: float = 1.0,
+    ) -> torch.Tensor:
+        return self.synthesize(self.map(z, class_labels, truncation_psi), class_labels)
+
+    def check_class_labels(self, class_labels: Optional[torch.Tensor], batch_size: int) -> Optional[torch.Tensor]:
+        """Validate labels against the model's ``num_classes`` so a wrong label fails loudly, not as an index error."""
+        num_classes = self.config.num_classes
+        if num_classes == 0:
+            if class_labels is not None:
+                raise ValueError("this model is unconditional; do not pass class_labels")
+            return None
+        if class_labels is None:
+            raise ValueError(f"this model is class-conditional ({num_classes} classes); pass class_labels")
+        class_labels = torch.as_tensor(class_labels, dtype=torch.long).reshape(-1)
+        if class_labels.numel() == 1 and batch_size > 1:
+            class_labels = class_labels.expand(batch_size)
+        if class_labels.numel() != batch_size:
+            raise ValueError(f"got {class_labels.numel()} class labels for a batch of {batch_size}")
+        if int(class_labels.min()) < 0 or int(class_labels.max()) >= num_classes:
+            raise ValueError(f"class labels must be in [0, {num_classes - 1}], got {class_labels.tolist()}")
+        return class_labels

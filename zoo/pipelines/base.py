@@ -1,0 +1,158 @@
+"""What every GAN Zoo pipeline shares: safe loading, seeding and output conversion.
+
+GAN pipelines are one forward pass, so the diffusers machinery we want is the Hub layout
+(``model_index.json`` + component folders + safetensors) and ``VaeImageProcessor.postprocess``,
+not schedulers. Loading is funnelled through :meth:`ZooPipeline.from_pretrained` so that a Hub
+repo id is fetched with a safetensors-only allow-list and no pickle is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+import PIL.Image
+import torch
+from diffusers import DiffusionPipeline
+from diffusers.image_processor import VaeImageProcessor
+
+from zoo.latents import latents_from_seed
+
+OUTPUT_TYPES = ("pil", "np", "pt")
+MAX_BATCH_SIZE = 256
+MAX_SEED = 2**63 - 1
+
+
+class ModelLoadError(ValueError):
+    """A checkpoint could not be loaded; the message says which file and why."""
+
+
+def check_output_type(output_type: str) -> str:
+    if output_type not in OUTPUT_TYPES:
+        raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
+    return output_type
+
+
+def check_count(name: str, value: Any, low: int = 1, high: int = MAX_BATCH_SIZE) -> int:
+    """Integers from UIs and CLIs arrive as floats or strings; reject anything that is not a whole number in range."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)):
+        raise ValueError(f"{name} must be an integer, got {type(value).__name__}")
+    if isinstance(value, float) and (not np.isfinite(value) or not value.is_integer()):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    value = int(value)
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def check_psi(truncation_psi: Any) -> float:
+    if isinstance(truncation_psi, bool) or not isinstance(truncation_psi, (int, float, np.floating)):
+        raise ValueError(f"truncation_psi must be a number in [0, 1], got {type(truncation_psi).__name__}")
+    psi = float(truncation_psi)
+    if not np.isfinite(psi) or not 0.0 <= psi <= 1.0:
+        raise ValueError(f"truncation_psi must be in [0, 1], got {truncation_psi!r}")
+    return psi
+
+
+def check_seed(seed: Any) -> int:
+    return check_count("seed", seed, low=0, high=MAX_SEED)
+
+
+def _check_weights_present(path: Path) -> None:
+    """Fail with a message a person can act on before diffusers gets a chance to look for pickles."""
+    index = path / "model_index.json"
+    if not index.is_file():
+        raise ModelLoadError(f"{path} is not a GAN Zoo pipeline directory: model_index.json is missing")
+    try:
+        components = json.loads(index.read_text())
+    except json.JSONDecodeError as err:
+        raise ModelLoadError(f"{index} is not valid JSON: {err}") from err
+    for name, spec in components.items():
+        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+            continue
+        folder = path / name
+        if not list(folder.glob("*.safetensors")):
+            pickles = [p.name for p in folder.glob("*") if p.suffix in {".bin", ".pt", ".pth", ".ckpt", ".pkl"}]
+            if pickles:
+                raise ModelLoadError(
+                    f"{folder} holds only pickle weights {pickles}; GAN Zoo loads safetensors only and refuses "
+                    "pickles because unpickling can run arbitrary code"
+                )
+            raise ModelLoadError(f"{folder} has no .safetensors weights")
+
+
+class ZooPipeline(DiffusionPipeline):
+    """Base class of the GAN Zoo pipelines (component name ``generator``)."""
+
+    _optional_components: list = []
+    image_processor = VaeImageProcessor(do_resize=False, do_normalize=True)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: Union[str, os.PathLike],
+        revision: Optional[str] = None,
+        **kwargs: Any,
+    ) -> "ZooPipeline":
+        """Load from a local directory or a Hub repo id, safetensors only.
+
+        A repo id is resolved through :func:`zoo.hub.resolve_model_dir`, which downloads only
+        ``*.json``/``*.safetensors``/card files, so a repo holding pickles cannot slip one in.
+        """
+        from zoo.hub import resolve_model_dir  # local import: hub pulls in network code only when needed
+
+        path = resolve_model_dir(str(pretrained_model_name_or_path), revision=revision)
+        _check_weights_present(path)
+        kwargs["use_safetensors"] = True
+        kwargs.setdefault("low_cpu_mem_usage", False)
+        try:
+            pipe = super().from_pretrained(str(path), **kwargs)
+        except (OSError, EnvironmentError, RuntimeError, ValueError) as err:
+            raise ModelLoadError(f"could not load the pipeline in {path}: {err}") from err
+        pipe.set_progress_bar_config(disable=True)
+        pipe.generator.eval()
+        return pipe
+
+    @property
+    def model_device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
+    @property
+    def model_dtype(self) -> torch.dtype:
+        return next(self.generator.parameters()).dtype
+
+    def postprocess(self, images: torch.Tensor, output_type: str) -> Union[list[PIL.Image.Image], np.ndarray, torch.Tensor]:
+        """``[-1, 1]`` tensors -> PIL images, ``[0, 1]`` NHWC numpy, or ``[0, 1]`` NCHW tensors."""
+        images = images.detach().float().clamp(-1, 1).cpu()
+        return self.image_processor.postprocess(images, output_type=output_type)
+
+
+def seeds_for_batch(seed: Optional[int], seeds: Optional[Sequence[int]], batch_size: int) -> list[int]:
+    """Image ``i`` of a call with ``seed=s`` uses seed ``s + i``, so an image never depends on the batch size."""
+    if seeds is not None:
+        seeds = [check_seed(s) for s in seeds]
+        if not seeds:
+            raise ValueError("seeds must not be empty")
+        return seeds
+    base = 0 if seed is None else check_seed(seed)
+    if base + batch_size - 1 > MAX_SEED:
+        raise ValueError(f"seed {base} + batch_size {batch_size} exceeds the largest seed {MAX_SEED}")
+    return [base + i for i in range(batch_size)]
+
+
+def draw_latents(
+    latent_dim: int,
+    batch_size: int,
+    seed: Optional[int] = None,
+    seeds: Optional[Sequence[int]] = None,
+    generator: Optional[torch.Generator] = None,
+) -> torch.Tensor:
+    """``[B, latent_dim]`` latents: from a caller's ``torch.Generator`` (diffusers style) or one per seed."""
+    if generator is not None:
+        if seed is not None or seeds is not None:
+            raise ValueError("pass either generator or seed/seeds, not both")
+        return torch.randn(batch_size, latent_dim, generator=generator, device=generator.device).cpu()
+    return torch.cat([latents_from_seed(s, latent_dim) for s in seeds_for_batch(seed, seeds, batch_size)])

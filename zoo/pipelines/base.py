@@ -8,6 +8,7 @@ repo id is fetched with a safetensors-only allow-list and no pickle is ever unpi
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -19,7 +20,7 @@ import torch
 from diffusers import DiffusionPipeline
 from diffusers.image_processor import VaeImageProcessor
 
-from zoo.latents import latents_from_seed
+from zoo.latents import check_truncation_psi, latents_from_seed
 
 OUTPUT_TYPES = ("pil", "np", "pt")
 MAX_BATCH_SIZE = 256
@@ -49,12 +50,10 @@ def check_count(name: str, value: Any, low: int = 1, high: int = MAX_BATCH_SIZE)
 
 
 def check_psi(truncation_psi: Any) -> float:
-    if isinstance(truncation_psi, bool) or not isinstance(truncation_psi, (int, float, np.floating)):
-        raise ValueError(f"truncation_psi must be a number in [0, 1], got {type(truncation_psi).__name__}")
-    psi = float(truncation_psi)
-    if not np.isfinite(psi) or not 0.0 <= psi <= 1.0:
-        raise ValueError(f"truncation_psi must be in [0, 1], got {truncation_psi!r}")
-    return psi
+    """UI sliders hand over numpy floats; normalise them, then apply the one psi rule in :mod:`zoo.latents`."""
+    if isinstance(truncation_psi, np.floating):
+        truncation_psi = float(truncation_psi)
+    return check_truncation_psi(truncation_psi)
 
 
 def check_seed(seed: Any) -> int:
@@ -73,6 +72,15 @@ def _check_weights_present(path: Path) -> None:
     for name, spec in components.items():
         if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
             continue
+        library = spec[0]
+        if library == "zoo" or library.startswith("zoo."):
+            # diffusers only resolves component classes from modules that are already imported.
+            importlib.import_module(library)
+        elif library not in {"diffusers", "transformers"}:
+            raise ModelLoadError(
+                f"{index} names component {name!r} from {library!r}; GAN Zoo only loads its own, diffusers' "
+                "and transformers' classes"
+            )
         folder = path / name
         if not list(folder.glob("*.safetensors")):
             pickles = [p.name for p in folder.glob("*") if p.suffix in {".bin", ".pt", ".pth", ".ckpt", ".pkl"}]

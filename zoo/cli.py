@@ -1,0 +1,179 @@
+"""``python -m zoo``: list models and run every task from the shell, writing PNG/GIF/MP4 files.
+
+Examples::
+
+    python -m zoo list
+    python -m zoo sample --model faces-dcgan-64 --seed 0 --num 16 --psi 0.7 --out faces.png
+    python -m zoo interpolate --model faces-style-64 --seed 1 --seed-b 2 --frames 24 --out walk.gif
+    python -m zoo style-mix --model faces-style-64 --seed 1 --seed-b 2 --range coarse --out mix.png
+    python -m zoo sketch2photo --model sketch2face-64 --image drawing.png --out photo.png
+    python -m zoo text2image --model text2face-64 --prompt "a smiling woman in her twenties" --out face.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from diffusers.utils import make_image_grid
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
+ANIMATION_SUFFIXES = {".gif", ".mp4"}
+
+
+def _grid(images: list, rows: Optional[int] = None):
+    """Lay images out in a near-square grid (rows x cols) so one file holds the whole batch."""
+    n = len(images)
+    if n == 1:
+        return images[0]
+    cols = math.ceil(n / rows) if rows else math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    blank = images[0].copy()
+    blank.paste((255, 255, 255), (0, 0, *blank.size))
+    return make_image_grid(list(images) + [blank] * (rows * cols - n), rows=rows, cols=cols)
+
+
+def _save_image(image, out: Path) -> None:
+    if out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise SystemExit(f"error: --out must end in one of {sorted(IMAGE_SUFFIXES)}, got {out.name}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out)
+    print(out)
+
+
+def _load(args: argparse.Namespace, pipeline_class=None):
+    from zoo.registry import load_pipeline
+
+    return load_pipeline(args.model, pipeline_class, args.revision, args.device)
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    from zoo.registry import list_models
+
+    for entry in list_models(args.task):
+        state = "ready" if entry.available else "missing"
+        print(f"{entry.name:20s} {entry.task:32s} {entry.family:9s} {state:8s} {entry.description}")
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    from zoo.pipelines import GANSamplingPipeline
+
+    pipe = _load(args, GANSamplingPipeline)
+    labels = args.class_label if args.class_label is None else [args.class_label] * args.num
+    images = pipe(batch_size=args.num, seed=args.seed, truncation_psi=args.psi, class_labels=labels).images
+    _save_image(_grid(images), args.out)
+
+
+def cmd_interpolate(args: argparse.Namespace) -> None:
+    from zoo.pipelines import GANInterpolationPipeline, write_gif, write_mp4
+
+    pipe = _load(args, GANInterpolationPipeline)
+    frames = pipe(seed_a=args.seed, seed_b=args.seed_b, num_frames=args.frames, method=args.method,
+                  space=args.space, truncation_psi=args.psi, class_labels=args.class_label).images
+    suffix = args.out.suffix.lower()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".gif":
+        print(write_gif(frames, args.out, fps=args.fps))
+    elif suffix == ".mp4":
+        print(write_mp4(frames, args.out, fps=args.fps))
+    else:
+        _save_image(_grid(frames, rows=1), args.out)
+
+
+def cmd_style_mix(args: argparse.Namespace) -> None:
+    from zoo.pipelines import GANStyleMixingPipeline
+
+    pipe = _load(args, GANStyleMixingPipeline)
+    images = pipe(seed_a=args.seed, seed_b=args.seed_b, style_range=args.range, truncation_psi=args.psi).images
+    _save_image(_grid(images, rows=1), args.out)
+
+
+def cmd_sketch2photo(args: argparse.Namespace) -> None:
+    import PIL.Image
+
+    from zoo.pipelines import Sketch2PhotoPipeline
+
+    try:
+        image = PIL.Image.open(args.image)
+        image.load()
+    except (OSError, PIL.UnidentifiedImageError) as err:
+        raise SystemExit(f"error: cannot read {args.image} as an image: {err}")
+    pipe = _load(args, Sketch2PhotoPipeline)
+    photo = pipe(image, from_photo=args.from_photo).images[0]
+    _save_image(photo, args.out)
+
+
+def cmd_text2image(args: argparse.Namespace) -> None:
+    from zoo.pipelines import Text2ImagePipeline
+
+    pipe = _load(args, Text2ImagePipeline)
+    images = pipe(args.prompt, num_images_per_prompt=args.num, seed=args.seed).images
+    _save_image(_grid(images), args.out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m zoo", description="GAN Zoo: sample, interpolate and translate images")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="list registered models")
+    p.add_argument("--task", default=None)
+    p.set_defaults(func=cmd_list)
+
+    def common(p: argparse.ArgumentParser, default_model: str, out: str) -> None:
+        p.add_argument("--model", default=default_model, help="registry name, checkpoint directory or Hub repo id")
+        p.add_argument("--revision", default=None, help="Hub branch, tag or commit")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--device", default="cpu")
+        p.add_argument("--out", type=Path, default=Path(out))
+
+    p = sub.add_parser("sample", help="images from noise")
+    common(p, "faces-dcgan-64", "sample.png")
+    p.add_argument("--num", type=int, default=1, help="number of images (seeds seed..seed+num-1), saved as a grid")
+    p.add_argument("--psi", type=float, default=1.0, help="truncation psi in [0, 1]")
+    p.add_argument("--class-label", type=int, default=None)
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("interpolate", help="latent walk between two seeds (.gif, .mp4 or an image strip)")
+    common(p, "faces-style-64", "interpolation.gif")
+    p.add_argument("--seed-b", type=int, default=1)
+    p.add_argument("--frames", type=int, default=16)
+    p.add_argument("--method", choices=["lerp", "slerp"], default="slerp")
+    p.add_argument("--space", choices=["z", "w"], default="z")
+    p.add_argument("--psi", type=float, default=1.0)
+    p.add_argument("--fps", type=int, default=10)
+    p.add_argument("--class-label", type=int, default=None)
+    p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("style-mix", help="seed A with a layer range's styles from seed B (StyleGAN family)")
+    common(p, "faces-style-64", "style_mix.png")
+    p.add_argument("--seed-b", type=int, default=1)
+    p.add_argument("--range", choices=["coarse", "middle", "fine"], default="coarse")
+    p.add_argument("--psi", type=float, default=1.0)
+    p.set_defaults(func=cmd_style_mix)
+
+    p = sub.add_parser("sketch2photo", help="line drawing (or photo with --from-photo) -> photo")
+    common(p, "sketch2face-64", "photo.png")
+    p.add_argument("--image", type=Path, required=True)
+    p.add_argument("--from-photo", action="store_true", help="extract the line drawing from a photo first")
+    p.set_defaults(func=cmd_sketch2photo)
+
+    p = sub.add_parser("text2image", help="prompt -> images")
+    common(p, "text2face-64", "text2image.png")
+    p.add_argument("--prompt", required=True)
+    p.add_argument("--num", type=int, default=1)
+    p.set_defaults(func=cmd_text2image)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, KeyError, FileNotFoundError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    return 0

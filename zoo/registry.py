@@ -1,0 +1,162 @@
+"""Named models: what the app and CLI offer by default, and how any other model is resolved.
+
+A name resolves to a bundled checkpoint directory (shipped in ``zoo/pretrained/``, so the app
+works offline) or to a Hub repo id. Anything that is not a registered name is tried as a local
+directory, then as a Hub repo id, so ``--model org/name`` works without registering it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Type
+
+import torch
+
+from zoo.pipelines import (
+    GANInterpolationPipeline,
+    GANSamplingPipeline,
+    GANStyleMixingPipeline,
+    Sketch2PhotoPipeline,
+    Text2ImagePipeline,
+    ZooPipeline,
+)
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+
+#: Task name (also the Hub ``pipeline_tag``) -> the pipeline class a checkpoint of that task is saved as.
+TASK_PIPELINES: dict[str, Type[ZooPipeline]] = {
+    "unconditional-image-generation": GANSamplingPipeline,
+    "image-to-image": Sketch2PhotoPipeline,
+    "text-to-image": Text2ImagePipeline,
+}
+_CLASS_TO_TASK = {cls.__name__: task for task, cls in TASK_PIPELINES.items()}
+_CLASS_TO_TASK.update({GANInterpolationPipeline.__name__: "unconditional-image-generation",
+                       GANStyleMixingPipeline.__name__: "unconditional-image-generation"})
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    task: str
+    family: str
+    source: str  # a bundled directory name under zoo/pretrained, or a Hub repo id
+    description: str
+    revision: Optional[str] = None
+
+    @property
+    def is_bundled(self) -> bool:
+        return "/" not in self.source
+
+    @property
+    def location(self) -> str:
+        return str(PRETRAINED_DIR / self.source) if self.is_bundled else self.source
+
+    @property
+    def available(self) -> bool:
+        """Bundled weights may be missing in a partial checkout; Hub entries are assumed reachable."""
+        return not self.is_bundled or (PRETRAINED_DIR / self.source / "model_index.json").is_file()
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register(entry: ModelEntry) -> ModelEntry:
+    if entry.task not in TASK_PIPELINES:
+        raise ValueError(f"unknown task {entry.task!r}; known tasks: {sorted(TASK_PIPELINES)}")
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+for _entry in (
+    ModelEntry("faces-dcgan-64", "unconditional-image-generation", "dcgan", "faces-dcgan-64",
+               "DCGAN, 64x64 faces, trained on the London faces set (DiffAugment + EMA)"),
+    ModelEntry("faces-style-64", "unconditional-image-generation", "stylegan", "faces-style-64",
+               "StyleGAN-style generator, 64x64 faces, truncation and style mixing"),
+    ModelEntry("sketch2face-64", "image-to-image", "pix2pix", "sketch2face-64",
+               "pix2pix U-Net: line drawing -> face photo, 64x64"),
+    ModelEntry("text2face-64", "text-to-image", "textgan", "text2face-64",
+               "StackGAN-style text-to-face with the offline all-MiniLM-L6-v2 encoder, 64x64"),
+):
+    register(_entry)
+
+
+def _register_from_env() -> None:
+    """``GAN_ZOO_MODELS=org/a,org/b`` adds Hub models (task read from the repo when loaded)."""
+    for repo_id in filter(None, (s.strip() for s in os.environ.get("GAN_ZOO_MODELS", "").split(","))):
+        if repo_id not in _REGISTRY:
+            _REGISTRY[repo_id] = ModelEntry(repo_id, "unconditional-image-generation", "unknown", repo_id,
+                                            "added by GAN_ZOO_MODELS", None)
+
+
+_register_from_env()
+
+
+def list_models(task: Optional[str] = None, available_only: bool = False) -> list[ModelEntry]:
+    return [e for e in _REGISTRY.values() if (task is None or e.task == task) and (e.available or not available_only)]
+
+
+def get_entry(name: str) -> ModelEntry:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def default_model(task: str) -> Optional[ModelEntry]:
+    """The first available registered model for a task (bundled models come first)."""
+    return next(iter(list_models(task, available_only=True)), None)
+
+
+def resolve(name_or_path: str) -> tuple[str, Optional[str]]:
+    """A registry name, a local checkpoint directory, or a Hub repo id -> (location, revision)."""
+    if name_or_path in _REGISTRY:
+        entry = _REGISTRY[name_or_path]
+        if not entry.available:
+            raise FileNotFoundError(
+                f"model {entry.name!r} is registered but its bundled weights are missing at {entry.location}"
+            )
+        return entry.location, entry.revision
+    if Path(name_or_path).is_dir():
+        return name_or_path, None
+    parts = name_or_path.split("/")
+    if len(parts) == 2 and all(parts) and not name_or_path.startswith((".", "/")):
+        return name_or_path, None
+    raise KeyError(
+        f"unknown model {name_or_path!r}: not a registered name, a local directory or a Hub repo id (org/name); "
+        f"known models: {', '.join(sorted(_REGISTRY))}"
+    )
+
+
+def task_of(path: str | os.PathLike) -> str:
+    """Read the task from a checkpoint directory's ``model_index.json``."""
+    index = Path(path) / "model_index.json"
+    class_name = json.loads(index.read_text()).get("_class_name")
+    if class_name not in _CLASS_TO_TASK:
+        raise ValueError(f"{index} names pipeline {class_name!r}, which GAN Zoo does not know")
+    return _CLASS_TO_TASK[class_name]
+
+
+@functools.lru_cache(maxsize=16)
+def load_pipeline(
+    name_or_path: str,
+    pipeline_class: Optional[Type[ZooPipeline]] = None,
+    revision: Optional[str] = None,
+    device: str = "cpu",
+) -> ZooPipeline:
+    """Load (once per process) a pipeline for a name, directory or repo id.
+
+    ``pipeline_class`` picks the task-specific view of a checkpoint (e.g. interpolation over a
+    sampling checkpoint); by default it is the class the checkpoint was saved as.
+    """
+    location, entry_revision = resolve(name_or_path)
+    revision = revision or entry_revision
+    if pipeline_class is None:
+        from zoo.hub import resolve_model_dir
+
+        pipeline_class = TASK_PIPELINES[task_of(resolve_model_dir(location, revision=revision))]
+    pipe = pipeline_class.from_pretrained(location, revision=revision)
+    return pipe.to(torch.device(device))

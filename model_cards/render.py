@@ -1,0 +1,254 @@
+"""Render a checkpoint directory's model card (``README.md``) from the files the trainer wrote.
+
+Every number in the card comes from ``training_summary.json``, ``metrics.json`` and
+``training_config.yaml`` in the checkpoint directory (see docs/contracts.md), so a card can never
+claim a result that was not measured: a metric that is missing or ``null`` renders as
+"not measured" and is left out of the ``model-index`` metadata. The metadata (pipeline tag, tags,
+eval results) is built with ``ModelCardData``/``EvalResult`` so the Hub indexes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md.jinja"
+NOT_MEASURED = "not measured"
+NOT_RECORDED = "not recorded"
+EXAMPLE_PROMPT = "a smiling person with short dark hair"
+#: Card images, relative to the checkpoint directory; each is linked only if the trainer wrote it.
+IMAGES = {
+    "final_grid": "samples/final_grid.png",
+    "progress": "samples/progress.gif",
+    "loss_curves": "samples/loss_curves.png",
+}
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """How a model family is used: its Hub task, the pipeline that loads it and the CLI command."""
+
+    pipeline_tag: str
+    pipeline_class: str
+    cli_command: str
+    display_name: str
+    description: str
+
+
+FAMILIES = {
+    "dcgan": FamilySpec(
+        "unconditional-image-generation", "GANSamplingPipeline", "sample", "DCGAN",
+        "An unconditional DCGAN: a stack of transposed convolutions that turns a random latent vector into an image.",
+    ),
+    "stylegan": FamilySpec(
+        "unconditional-image-generation", "GANSamplingPipeline", "sample", "StyleGAN",
+        "A StyleGAN-style generator (mapping network and modulated convolutions) that turns a random latent "
+        "vector into an image; it supports truncation, latent interpolation and style mixing.",
+    ),
+    "pix2pix": FamilySpec(
+        "image-to-image", "Sketch2PhotoPipeline", "sketch2photo", "pix2pix",
+        "A pix2pix U-Net generator, trained against a PatchGAN discriminator, that turns a line drawing into a photo.",
+    ),
+    "textgan": FamilySpec(
+        "text-to-image", "Text2ImagePipeline", "text2image", "text-conditional GAN",
+        "A text-conditional GAN that turns a short caption, embedded by a sentence encoder, into an image.",
+    ),
+}
+
+
+def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional[str] = None) -> ModelCard:
+    """The card for ``checkpoint_dir``; usage snippets load ``repo_id`` (the local directory if ``None``)."""
+    root = Path(checkpoint_dir)
+    if not root.is_dir():
+        raise ValueError(f"checkpoint_dir {root} is not a directory")
+    summary = _read_json(root / "training_summary.json", required=True)
+    metrics = _read_json(root / "metrics.json", required=False)
+    family = summary.get("family")
+    if family not in FAMILIES:
+        raise ValueError(f"training_summary.json has family {family!r}; expected one of {sorted(FAMILIES)}")
+    spec = FAMILIES[family]
+    config = summary.get("config") or {}
+    dataset = summary.get("dataset") or {}
+    model = repo_id or str(root)
+    model_name = (repo_id or root.resolve().name).split("/")[-1]
+
+    card_data = ModelCardData(
+        model_name=model_name,
+        library_name="diffusers",
+        pipeline_tag=spec.pipeline_tag,
+        tags=["gan", family, "gan-zoo", *([summary["task"]] if summary.get("task") else [])],
+        datasets=[dataset["name"]] if dataset.get("name") else None,
+        eval_results=_eval_results(family, spec, metrics, dataset) or None,
+        **_license_fields(summary.get("license") or config.get("license") or dataset.get("license")),
+    )
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(TEMPLATE_PATH),
+        title=model_name,
+        description=spec.description,
+        family_name=spec.display_name,
+        resolution=summary.get("resolution") or config.get("resolution") or NOT_RECORDED,
+        python_snippet=_python_snippet(spec, model),
+        cli_command=_cli_command(spec, model),
+        dataset={key: _or(dataset.get(key), NOT_RECORDED) for key in
+                 ("name", "num_images", "train_size", "heldout_size", "license", "credit")},
+        training={
+            "steps": _or(summary.get("steps"), NOT_RECORDED),
+            "hardware": _or(summary.get("hardware"), NOT_RECORDED),
+            "num_processes": _or(summary.get("num_processes"), NOT_RECORDED),
+            "mixed_precision": _or(summary.get("mixed_precision"), NOT_RECORDED),
+            "wall_time": _duration(summary.get("wall_time_seconds")),
+            "command": _or(summary.get("command"), NOT_RECORDED),
+        },
+        config_yaml=_config_yaml(root, config),
+        evaluation=_evaluation(family, metrics),
+        images={key: rel if (root / rel).is_file() else None for key, rel in IMAGES.items()},
+    )
+
+
+def write_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional[str] = None) -> Path:
+    """Render the card and save it as ``<checkpoint_dir>/README.md`` (what the Hub shows)."""
+    path = Path(checkpoint_dir) / "README.md"
+    render_model_card(checkpoint_dir, repo_id=repo_id).save(path)
+    return path
+
+
+def _read_json(path: Path, required: bool) -> dict[str, Any]:
+    if not path.is_file():
+        if required:
+            raise ValueError(f"{path} is missing; the model card is rendered from the trainer's output files")
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must hold a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _or(value: Any, default: str) -> Any:
+    return default if value is None or value == "" else value
+
+
+def _number(value: Optional[float], fmt: str = "{:.2f}") -> str:
+    return NOT_MEASURED if value is None else fmt.format(value)
+
+
+def _count(value: Optional[int]) -> str:
+    return NOT_MEASURED if value is None else f"{value:,}"
+
+
+def _duration(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return NOT_RECORDED
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min {secs:02d} s" if hours else f"{minutes} min {secs:02d} s"
+
+
+def _license_fields(license_: Optional[str]) -> dict[str, str]:
+    """A Hub licence id as is; free text (e.g. 'research only') becomes ``other`` plus a slug name."""
+    if not license_:
+        return {"license": "other", "license_name": "unknown"}
+    if re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", license_):
+        return {"license": license_}
+    return {"license": "other", "license_name": re.sub(r"[^a-z0-9]+", "-", license_.lower()).strip("-")}
+
+
+def _eval_results(family: str, spec: FamilySpec, metrics: dict, dataset: dict) -> list[EvalResult]:
+    measured = [("fid", "FID", metrics.get("fid")), ("kid", "KID (mean)", metrics.get("kid_mean"))]
+    if family == "pix2pix":
+        measured += [("l1", "L1", metrics.get("l1")), ("ssim", "SSIM", metrics.get("ssim"))]
+    name = dataset.get("name") or "unknown"
+    return [
+        EvalResult(
+            task_type=spec.pipeline_tag,
+            dataset_type=name,
+            dataset_name=name,
+            dataset_split=metrics.get("real_split"),
+            metric_type=metric_type,
+            metric_name=metric_name,
+            metric_value=value,
+        )
+        for metric_type, metric_name, value in measured
+        if value is not None
+    ]
+
+
+def _evaluation(family: str, metrics: dict) -> dict[str, Any]:
+    kid = _number(metrics.get("kid_mean"), "{:.4f}")
+    if metrics.get("kid_mean") is not None and metrics.get("kid_std") is not None:
+        kid += f" ± {metrics['kid_std']:.4f}"
+    rows = [
+        ("FID (lower is better)", _number(metrics.get("fid"))),
+        ("KID mean ± std (lower is better)", kid),
+        ("Generated samples", _count(metrics.get("num_generated"))),
+        ("Real images", _count(metrics.get("num_real"))),
+    ]
+    if family == "pix2pix":
+        rows += [
+            ("L1 on held-out sketches (lower is better)", _number(metrics.get("l1"), "{:.4f}")),
+            ("SSIM on held-out sketches (higher is better)", _number(metrics.get("ssim"), "{:.4f}")),
+            ("Baseline L1: mean face", _number(metrics.get("baseline_l1"), "{:.4f}")),
+        ]
+    history = [
+        {"step": row.get("step"), "fid": _number(row.get("fid")), "kid_mean": _number(row.get("kid_mean"), "{:.4f}")}
+        for row in metrics.get("history") or []
+    ]
+    return {
+        "step": _or(metrics.get("step"), NOT_RECORDED),
+        "real_split": _or(metrics.get("real_split"), NOT_RECORDED),
+        "rows": rows,
+        "history": history,
+    }
+
+
+def _config_yaml(root: Path, config: dict) -> str:
+    """The resolved config exactly as the trainer saved it (falling back to the summary's copy)."""
+    path = root / "training_config.yaml"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    return yaml.safe_dump(config, sort_keys=False).strip() if config else f"# {NOT_RECORDED}"
+
+
+def _python_snippet(spec: FamilySpec, model: str) -> str:
+    load = f"pipe = {spec.pipeline_class}.from_pretrained({json.dumps(model)})"
+    if spec.cli_command == "sketch2photo":
+        lines = [
+            "from PIL import Image",
+            f"from zoo.pipelines import {spec.pipeline_class}",
+            "",
+            load,
+            'photo = pipe(Image.open("sketch.png")).images[0]  # a line drawing; from_photo=True for a photo',
+            'photo.save("out.png")',
+        ]
+    elif spec.cli_command == "text2image":
+        lines = [
+            f"from zoo.pipelines import {spec.pipeline_class}",
+            "",
+            load,
+            f"image = pipe({json.dumps(EXAMPLE_PROMPT)}, seed=0).images[0]",
+            'image.save("out.png")',
+        ]
+    else:
+        lines = [
+            f"from zoo.pipelines import {spec.pipeline_class}",
+            "",
+            load,
+            "image = pipe(seed=0).images[0]  # the same seed gives the same image",
+            'image.save("out.png")',
+        ]
+    return "\n".join(lines)
+
+
+def _cli_command(spec: FamilySpec, model: str) -> str:
+    extra = {"sketch2photo": " --image sketch.png", "text2image": f' --prompt "{EXAMPLE_PROMPT}"'}
+    return f"python -m zoo {spec.cli_command} --model {model}{extra.get(spec.cli_command, '')} --seed 0 --out out.png"

@@ -1,0 +1,150 @@
+"""Model cards are rendered from the checkpoint directory's files, and parse back as Hub metadata."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from huggingface_hub import ModelCard
+
+from conftest_hub import FAKE_METRICS, write_fake_checkpoint
+from model_cards.render import NOT_MEASURED, render_model_card, write_model_card
+
+REPO = "gan-zoo-test/tiny-model"
+EXPECTED = {  # family -> (pipeline_tag, pipeline class, CLI command)
+    "dcgan": ("unconditional-image-generation", "GANSamplingPipeline", "python -m zoo sample"),
+    "stylegan": ("unconditional-image-generation", "GANSamplingPipeline", "python -m zoo sample"),
+    "pix2pix": ("image-to-image", "Sketch2PhotoPipeline", "python -m zoo sketch2photo"),
+    "textgan": ("text-to-image", "Text2ImagePipeline", "python -m zoo text2image"),
+}
+
+
+def eval_metrics(card: ModelCard) -> dict[str, float]:
+    return {result.metric_type: result.metric_value for result in card.data.eval_results or []}
+
+
+def evaluation_row(text: str, label: str) -> str:
+    match = re.search(rf"^\| {re.escape(label)}[^|]* \| (.*) \|$", text, flags=re.MULTILINE)
+    assert match, f"no evaluation row {label!r}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("family", sorted(EXPECTED))
+def test_card_metadata_and_usage_per_family(tmp_path: Path, family: str) -> None:
+    root = write_fake_checkpoint(tmp_path / family, family)
+    path = write_model_card(root, repo_id=REPO)
+    assert path == root / "README.md"
+
+    card = ModelCard.load(path)
+    pipeline_tag, pipeline_class, command = EXPECTED[family]
+    assert card.data.pipeline_tag == pipeline_tag
+    assert card.data.library_name == "diffusers"
+    assert {"gan", family} <= set(card.data.tags)
+    assert card.data.datasets == ["tiny-faces"] and card.data.license == "cc-by-4.0"
+    assert card.data.model_name == "tiny-model"
+
+    snippet = re.search(r"```python\n(.*?)```", card.text, flags=re.DOTALL).group(1)
+    compile(snippet, "snippet", "exec")  # the usage example is valid Python
+    assert f"from zoo.pipelines import {pipeline_class}" in snippet
+    assert f'{pipeline_class}.from_pretrained("{REPO}")' in snippet
+    assert f"{command} --model {REPO}" in card.text and "--seed 0 --out out.png" in card.text
+
+
+def test_numbers_come_from_the_checkpoint_files(tmp_path: Path) -> None:
+    root = write_fake_checkpoint(tmp_path / "run", "stylegan")
+    metrics = json.loads((root / "metrics.json").read_text())
+    card = ModelCard.load(write_model_card(root, repo_id=REPO))
+
+    assert eval_metrics(card) == {"fid": metrics["fid"], "kid": metrics["kid_mean"]}
+    assert {r.dataset_split for r in card.data.eval_results} == {metrics["real_split"]}
+    assert evaluation_row(card.text, "FID") == f"{metrics['fid']:.2f}"
+    assert evaluation_row(card.text, "KID") == f"{metrics['kid_mean']:.4f} ± {metrics['kid_std']:.4f}"
+    assert evaluation_row(card.text, "Generated samples") == str(metrics["num_generated"])
+    assert evaluation_row(card.text, "Real images") == str(metrics["num_real"])
+    assert f"against the **{metrics['real_split']}** split" in card.text
+    assert "| 150 | 140.25 | 0.1100 |" in card.text  # the FID history
+    summary = json.loads((root / "training_summary.json").read_text())
+    assert f"**Steps:** {summary['steps']}" in card.text and "12 min 34 s" in card.text  # 754.2 s
+    assert summary["command"] in card.text and summary["dataset"]["credit"] in card.text
+    assert (root / "training_config.yaml").read_text().strip() in card.text  # the resolved config, verbatim
+
+    # Changing the file changes the card: nothing is typed in.
+    (root / "metrics.json").write_text(json.dumps({**metrics, "fid": 12.5}))
+    assert eval_metrics(render_model_card(root, repo_id=REPO))["fid"] == 12.5
+
+
+def test_missing_metrics_render_as_not_measured(tmp_path: Path) -> None:
+    root = write_fake_checkpoint(tmp_path / "nulls", metrics={**FAKE_METRICS, "fid": None, "kid_mean": None,
+                                                                "kid_std": None, "history": []})
+    card = ModelCard.load(write_model_card(root, repo_id=REPO))
+    assert evaluation_row(card.text, "FID") == NOT_MEASURED
+    assert evaluation_row(card.text, "KID") == NOT_MEASURED
+    assert evaluation_row(card.text, "Generated samples") == "512"
+    assert not card.data.eval_results and "model-index" not in card.content.split("---")[1]
+    assert "FID during training" not in card.text
+
+    root = write_fake_checkpoint(tmp_path / "no-metrics-file", metrics=None)
+    text = render_model_card(root).text
+    for label in ("FID", "KID", "Generated samples", "Real images"):
+        assert evaluation_row(text, label) == NOT_MEASURED
+    assert f'from_pretrained("{root}")' in text  # no repo id yet: the snippet loads the local directory
+
+
+def test_sketch_to_photo_reports_l1_ssim_and_baseline(tmp_path: Path) -> None:
+    metrics = {**FAKE_METRICS, "l1": 0.1875, "ssim": 0.6123, "baseline_l1": 0.3012}
+    root = write_fake_checkpoint(tmp_path / "p2p", "pix2pix", metrics=metrics)
+    card = ModelCard.load(write_model_card(root, repo_id=REPO))
+    assert eval_metrics(card) == {"fid": metrics["fid"], "kid": metrics["kid_mean"], "l1": 0.1875, "ssim": 0.6123}
+    assert evaluation_row(card.text, "L1 on held-out") == "0.1875"
+    assert evaluation_row(card.text, "SSIM") == "0.6123"
+    assert evaluation_row(card.text, "Baseline L1") == "0.3012"
+    assert "--image sketch.png" in card.text
+
+    text = render_model_card(write_fake_checkpoint(tmp_path / "dcgan", "dcgan")).text
+    assert "L1" not in text and "SSIM" not in text  # only sketch-to-photo has these
+
+
+@pytest.mark.parametrize(
+    "images",
+    [("final_grid.png", "progress.gif", "loss_curves.png"), ("final_grid.png",), ()],
+)
+def test_images_are_linked_only_when_present(tmp_path: Path, images: tuple[str, ...]) -> None:
+    text = render_model_card(write_fake_checkpoint(tmp_path / "run", images=images), repo_id=REPO).text
+    linked = set(re.findall(r"!\[[^\]]*\]\(samples/([^)]+)\)", text))
+    assert linked == set(images)
+    assert ("### Training curves" in text) == bool({"progress.gif", "loss_curves.png"} & set(images))
+
+
+def test_limitations_section(tmp_path: Path) -> None:
+    text = render_model_card(write_fake_checkpoint(tmp_path / "run"), repo_id=REPO).text
+    limitations = text.split("## Limitations and bias", 1)[1]
+    assert "64 training images" in limitations  # the train_size from the summary
+    assert "demographic" in limitations and "identify" in limitations
+
+
+def test_bad_checkpoint_dirs_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a directory"):
+        render_model_card(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="training_summary.json is missing"):
+        render_model_card(tmp_path / "empty")
+    root = write_fake_checkpoint(tmp_path / "run")
+    summary = json.loads((root / "training_summary.json").read_text())
+    (root / "training_summary.json").write_text(json.dumps({**summary, "family": "vae"}))
+    with pytest.raises(ValueError, match="family 'vae'"):
+        render_model_card(root)
+    (root / "training_summary.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        render_model_card(root)
+
+
+def test_free_text_licence_becomes_other_with_a_name(tmp_path: Path) -> None:
+    root = write_fake_checkpoint(tmp_path / "run")
+    summary = json.loads((root / "training_summary.json").read_text())
+    summary["dataset"]["license"] = "Research use only (see source site)"
+    (root / "training_summary.json").write_text(json.dumps(summary))
+    card = ModelCard.load(write_model_card(root, repo_id=REPO))
+    assert card.data.license == "other" and card.data.license_name == "research-use-only-see-source-site"
+    assert "Research use only (see source site)" in card.text

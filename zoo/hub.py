@@ -1,0 +1,209 @@
+"""Moving checkpoint directories to and from the Hugging Face Hub, safetensors only.
+
+Downloads go through ``snapshot_download`` with an allow-list, so a repo that also holds pickles
+(``.bin``/``.pt``/``.ckpt``...) can never get one onto disk; a repo that has *only* pickles is refused
+with a clear error instead of failing later inside diffusers. Uploads publish a finished checkpoint
+directory minus its resumable training state (``checkpoints/``, ``logs/``), retrying transient Hub
+failures, and never touch the local folder. The endpoint, cache and offline switch are read from
+``huggingface_hub`` at call time, so ``HF_ENDPOINT``/``HF_HOME``/``HF_HUB_OFFLINE`` are honoured.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from pathlib import Path
+from typing import Callable, Optional, TypeVar, Union
+
+import httpx2
+from huggingface_hub import HfApi, constants, get_cached_repo_tree, get_token, snapshot_download
+from huggingface_hub.errors import (
+    CachedRepoTreeNotFoundError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+logger = logging.getLogger(__name__)
+
+#: What a pipeline directory needs: configs, safetensors weights, the card and its images.
+ALLOW_PATTERNS = [
+    "model_index.json", "*.json", "*.safetensors", "README.md", "*.yaml", "samples/*.png", "samples/*.gif",
+]
+#: Pickle-based weight formats: unpickling runs arbitrary code, so they are never downloaded or published.
+PICKLE_PATTERNS = ["*.bin", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt"]
+#: Training state that stays on the training machine.
+PRIVATE_PATTERNS = ["checkpoints/**", "logs/**"]
+
+_REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")
+_TRANSIENT_STATUS = {408, 429}
+T = TypeVar("T")
+
+
+def is_repo_id(name: str) -> bool:
+    """True for ``namespace/name``; local paths like ``./runs/x`` or ``a/b/c`` are not repo ids."""
+    return bool(_REPO_ID.fullmatch(name))
+
+
+def is_offline() -> bool:
+    """``HF_HUB_OFFLINE`` as the environment says *now* (huggingface_hub only reads it at import)."""
+    env = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return constants.HF_HUB_OFFLINE or env.upper() in constants.ENV_VARS_TRUE_VALUES
+
+
+def resolve_model_dir(name_or_path: Union[str, os.PathLike], revision: Optional[str] = None) -> Path:
+    """An existing local directory as is, or a Hub repo id (``org/name``) downloaded to the cache."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    name = str(name_or_path)
+    if is_repo_id(name):
+        try:
+            return download_pipeline_dir(name, revision=revision)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(f"{err} (and there is no local directory {name!r})") from err
+    raise ValueError(f"{name!r} is neither an existing directory nor a Hub repo id of the form 'org/name'")
+
+
+def download_pipeline_dir(
+    repo_id: str, revision: Optional[str] = None, cache_dir: Optional[Union[str, os.PathLike]] = None
+) -> Path:
+    """Download (or find in the cache, when offline) the safetensors pipeline files of a Hub repo."""
+    if not is_repo_id(repo_id):
+        raise ValueError(f"repo_id must look like 'org/name', got {repo_id!r}")
+    offline = is_offline()
+    where = f"'{repo_id}'" + (f" at revision '{revision}'" if revision else "")
+    try:
+        folder = snapshot_download(
+            repo_id,
+            revision=revision,
+            cache_dir=cache_dir,
+            allow_patterns=ALLOW_PATTERNS,
+            ignore_patterns=PICKLE_PATTERNS + PRIVATE_PATTERNS,
+            local_files_only=offline,
+        )
+    except (RepositoryNotFoundError, RevisionNotFoundError) as err:
+        raise FileNotFoundError(
+            f"Hub repo {where} was not found at {constants.ENDPOINT} (or it is private and the token cannot read it)"
+        ) from err
+    except LocalEntryNotFoundError as err:
+        if offline:
+            raise FileNotFoundError(
+                f"Hub repo {where} is not in the local cache and HF_HUB_OFFLINE=1 forbids downloading it; "
+                "run once with network access or unset HF_HUB_OFFLINE"
+            ) from err
+        raise ConnectionError(
+            f"could not download Hub repo {where} from {constants.ENDPOINT} and it is not cached: {err}"
+        ) from err
+    root = Path(folder)
+    if not any(root.rglob("*.safetensors")):
+        pickles = _cached_pickle_files(repo_id, root.name, cache_dir)
+        if pickles:
+            raise ValueError(
+                f"Hub repo {where} only has pickle weights ({', '.join(pickles[:5])}); GAN Zoo refuses pickles "
+                "because unpickling can run arbitrary code. Convert the weights to .safetensors and re-publish."
+            )
+        raise ValueError(f"Hub repo {where} has no .safetensors weights")
+    return root
+
+
+def _cached_pickle_files(repo_id: str, commit: str, cache_dir: Optional[Union[str, os.PathLike]]) -> list[str]:
+    """Pickled files of the repo at ``commit``, from the tree listing snapshot_download cached (no network)."""
+    try:
+        files = get_cached_repo_tree(repo_id, revision=commit, cache_dir=cache_dir)
+    except (CachedRepoTreeNotFoundError, ValueError):
+        return []
+    return sorted(f.path for f in files if any(Path(f.path).match(p) for p in PICKLE_PATTERNS))
+
+
+def publish_folder(
+    folder: Union[str, os.PathLike],
+    repo_id: str,
+    *,
+    private: bool = False,
+    revision: Optional[str] = None,
+    commit_message: str = "Upload GAN Zoo checkpoint",
+    token: Optional[str] = None,
+    max_retries: int = 5,
+    backoff: float = 1.0,
+) -> str:
+    """Publish a checkpoint directory; returns the commit URL (a ``CommitInfo``, whose ``.oid`` is the sha).
+
+    The repo is created if needed (existing repos keep their visibility) and ``revision``, when given,
+    is created as a branch from ``main`` if missing. Transient failures (HTTP 5xx/408/429, connection
+    errors) are retried ``max_retries`` times with exponential backoff starting at ``backoff`` seconds.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"cannot publish {folder}: not a directory")
+    if not is_repo_id(repo_id):
+        raise ValueError(f"repo_id must look like 'org/name', got {repo_id!r}")
+    if max_retries < 0 or backoff < 0:
+        raise ValueError(f"max_retries and backoff must be >= 0, got {max_retries} and {backoff}")
+    token = token or get_token()
+    if not token:
+        raise RuntimeError(
+            f"cannot publish to {repo_id!r}: no Hugging Face token. Pass token=..., set HF_TOKEN, "
+            "or run `hf auth login` (the token needs write access)."
+        )
+    if is_offline():
+        raise RuntimeError(f"cannot publish to {repo_id!r}: HF_HUB_OFFLINE is set")
+
+    api = HfApi(token=token)
+
+    def retry(what: str, call: Callable[[], T]) -> T:
+        return _with_retries(call, what=what, endpoint=api.endpoint, max_retries=max_retries, backoff=backoff)
+
+    retry(f"create repo {repo_id}", lambda: api.create_repo(repo_id, private=private, exist_ok=True))
+    if revision and revision != constants.DEFAULT_REVISION:
+        retry(f"create branch {revision}", lambda: api.create_branch(repo_id, branch=revision, exist_ok=True))
+    commit = retry(
+        f"upload {folder} to {repo_id}",
+        lambda: api.upload_folder(
+            repo_id=repo_id,
+            folder_path=folder,
+            revision=revision,
+            commit_message=commit_message,
+            ignore_patterns=PRIVATE_PATTERNS + PICKLE_PATTERNS,  # a fresh list each try: upload_folder extends it
+        ),
+    )
+    logger.info("published %s to %s (%s)", folder, repo_id, commit)
+    return commit
+
+
+def _is_transient(err: Exception) -> bool:
+    if isinstance(err, httpx2.TransportError):
+        return True
+    status = getattr(getattr(err, "response", None), "status_code", None)
+    return isinstance(err, HfHubHTTPError) and status is not None and (status >= 500 or status in _TRANSIENT_STATUS)
+
+
+def _with_retries(call: Callable[[], T], *, what: str, endpoint: str, max_retries: int, backoff: float) -> T:
+    """Run ``call``, retrying transient Hub errors; give up with an error that names the endpoint."""
+    for attempt in range(max_retries + 1):
+        try:
+            return call()
+        except (HfHubHTTPError, httpx2.TransportError) as err:
+            if not _is_transient(err):
+                raise
+            if attempt == max_retries:
+                last = err
+                break
+            delay = backoff * 2**attempt
+            logger.warning(
+                "%s failed (%s: %s); retry %d/%d in %.2fs",
+                what, type(err).__name__, err, attempt + 1, max_retries, delay,
+            )
+            time.sleep(delay)
+    attempts = f"{max_retries + 1} attempt{'s' if max_retries else ''}"
+    if isinstance(last, HfHubHTTPError):
+        raise RuntimeError(
+            f"{what} failed: the Hub at {endpoint} kept answering HTTP {last.response.status_code} ({attempts})"
+        ) from last
+    raise ConnectionError(
+        f"{what} failed: could not reach the Hub at {endpoint} ({attempts}: {type(last).__name__}: {last}); "
+        "check HF_ENDPOINT and the network"
+    ) from last

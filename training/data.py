@@ -1,0 +1,514 @@
+"""Training data: decode once into a uint8 tensor cache, then train by indexing tensors.
+
+Why a tensor cache: on a 2-core CPU, JPEG decoding and resizing cost more than a tiny GAN's
+forward pass, and worker processes would compete with training for the same cores. Decoding the
+whole set once into ``[N, 3, R, R]`` uint8 (plus derived sketches, labels and caption embeddings),
+saving it as ``.safetensors`` keyed by a hash of everything that shapes it, turns every later run
+(and every later step) into tensor indexing. Caption embeddings are cached too, so GPU runs never
+load the text encoder.
+
+Sources: a Hub dataset id (``datasets.load_dataset``), or a local ``imagefolder`` directory: a
+``metadata.csv`` with a ``file_name`` column (more image columns as ``<name>_file_name``, the
+``datasets`` convention), or class sub-folders without metadata.
+
+Batches are drawn by :class:`BatchSampler` from a permutation per epoch seeded by ``(seed, epoch)``:
+which images step ``s`` sees is a pure function of ``s``, which is what makes resuming exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import numpy as np
+import PIL.Image
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from training.config import TrainConfig
+
+CACHE_VERSION = "gan-zoo-data/v1"
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+_MISSING = {"", "na", "n/a", "nan", "none", "null", "unknown"}
+
+
+# ------------------------------------------------------------------------------------------------
+# Captions from metadata
+# ------------------------------------------------------------------------------------------------
+
+_GENDER_NOUN = {"female": "woman", "woman": "woman", "f": "woman", "male": "man", "man": "man", "m": "man"}
+_POSSESSIVE = {"woman": "her", "man": "his"}
+_AGE_BANDS = ((13, 20, "teens"), (20, 30, "twenties"), (30, 40, "thirties"), (40, 50, "forties"),
+              (50, 60, "fifties"), (60, 70, "sixties"), (70, 80, "seventies"), (80, 90, "eighties"))
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip().lower() in _MISSING
+
+
+def _readable(value: Any) -> str:
+    """Metadata codes -> words: ``east_asian/white`` -> ``east asian and white``."""
+    return str(value).strip().replace("_", " ").replace("/", " and ")
+
+
+def age_band(age: Any) -> Optional[str]:
+    """``24`` -> ``"twenties"``; ``None`` when the age is missing or outside the bands."""
+    if _is_missing(age):
+        return None
+    try:
+        years = float(age)
+    except (TypeError, ValueError):
+        return None
+    return next((name for low, high, name in _AGE_BANDS if low <= years < high), None)
+
+
+def caption_fields(row: dict[str, Any]) -> dict[str, Optional[str]]:
+    """Every metadata column as readable words, plus derived ``gender_noun``, ``possessive``, ``age_band``.
+
+    Missing values are ``None`` so that an optional ``[...]`` template part can be dropped.
+    """
+    fields: dict[str, Optional[str]] = {
+        key: (None if _is_missing(value) else _readable(value)) for key, value in row.items() if isinstance(value, (str, int, float))
+    }
+    gender = str(row.get("gender", "")).strip().lower()
+    noun = _GENDER_NOUN.get(gender)
+    fields["gender_noun"] = noun or "person"
+    fields["possessive"] = _POSSESSIVE.get(noun or "", "their")
+    fields["age_band"] = age_band(row.get("age"))
+    return fields
+
+
+_OPTIONAL_PART = re.compile(r"\[([^\[\]]*)\]")
+
+
+def template_fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template.replace("[", "").replace("]", "")) if name}
+
+
+def build_caption(template: str, row: dict[str, Any]) -> str:
+    """Fill ``template`` from a metadata row, dropping ``[...]`` parts whose fields are missing.
+
+    ``"a {expression} {gender_noun}[ in {possessive} {age_band}], {ethnicity}"`` on the London
+    faces row ``(smiling, 24, female, white)`` gives ``"a smiling woman in her twenties, white"``,
+    and without an age ``"a smiling woman, white"``.
+    """
+    fields = caption_fields(row)
+    unknown = template_fields(template) - set(fields)
+    if unknown:
+        raise ValueError(f"caption_template uses {sorted(unknown)}, which are not metadata columns or derived fields")
+
+    def fill(part: str) -> Optional[str]:
+        names = template_fields(part)
+        if any(fields.get(n) is None for n in names):
+            return None
+        return part.format(**{n: fields[n] for n in names})
+
+    def optional(match: re.Match) -> str:
+        return fill(match.group(1)) or ""
+
+    text = _OPTIONAL_PART.sub(optional, template)
+    names = template_fields(text)
+    text = text.format(**{n: fields.get(n) or "" for n in names})
+    return re.sub(r"\s+", " ", text).replace(" ,", ",").strip()
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading sources
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    """Rows of a dataset plus how to turn an image cell into a PIL image."""
+
+    name: str
+    fingerprint: str
+    rows: Sequence[dict[str, Any]]
+    open_image: Callable[[Any], PIL.Image.Image]
+    image_column_map: dict[str, str] = field(default_factory=dict)  # config column -> row key
+    label_names: Optional[list[str]] = None  # from a ClassLabel feature
+
+    def image_key(self, column: str) -> str:
+        return self.image_column_map.get(column, column)
+
+
+def _hash_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _local_source(data_dir: Path) -> Source:
+    if not data_dir.is_dir():
+        raise ValueError(f"data_dir {data_dir} does not exist or is not a directory")
+    metadata = data_dir / "metadata.csv"
+    digest = hashlib.sha256(str(data_dir.resolve()).encode())
+    if metadata.is_file():
+        with metadata.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        if not rows:
+            raise ValueError(f"{metadata} has no rows")
+        columns = list(rows[0])
+        if "file_name" not in columns:
+            raise ValueError(f"{metadata} needs a file_name column (imagefolder convention); it has {columns}")
+        digest.update(_hash_file(metadata).encode())
+        column_map = {"image": "file_name"}
+        for col in columns:
+            if col.endswith("_file_name"):
+                column_map[col[: -len("_file_name")]] = col
+    else:
+        files = sorted(p for p in data_dir.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not files:
+            raise ValueError(f"{data_dir} has neither a metadata.csv nor any images ({sorted(IMAGE_EXTENSIONS)})")
+        rows = []
+        for p in files:
+            rel = p.relative_to(data_dir)
+            row = {"file_name": rel.as_posix()}
+            if len(rel.parts) > 1:
+                row["label"] = rel.parts[0]  # imagefolder: the top-level sub-folder is the class
+            rows.append(row)
+        column_map = {"image": "file_name"}
+    for row in rows:  # size + mtime catch replaced images without hashing every byte
+        path = data_dir / row["file_name"]
+        stat = path.stat() if path.is_file() else None
+        digest.update(f"{row['file_name']}:{stat.st_size if stat else -1}:{stat.st_mtime_ns if stat else -1}".encode())
+
+    def open_image(value: Any) -> PIL.Image.Image:
+        path = data_dir / str(value)
+        if not path.is_file():
+            raise ValueError(f"image {path} listed in {data_dir} does not exist")
+        return PIL.Image.open(path)
+
+    return Source(data_dir.name, digest.hexdigest(), rows, open_image, column_map)
+
+
+def _hub_source(cfg: TrainConfig) -> Source:
+    """A Hub dataset. Needs the network (or a warm HF cache); the code path is deliberately the plain one."""
+    import datasets  # imported here: loading it is slow and local runs do not need it
+
+    ds = datasets.load_dataset(cfg.dataset, cfg.dataset_config_name, split=cfg.dataset_split)
+    if cfg.max_images is not None:
+        ds = ds.select(range(min(cfg.max_images, len(ds))))
+    label_names = None
+    if cfg.label_column and cfg.label_column in ds.features:
+        feature = ds.features[cfg.label_column]
+        label_names = list(getattr(feature, "names", None) or []) or None
+    fingerprint = f"{cfg.dataset}|{cfg.dataset_config_name}|{cfg.dataset_split}|{getattr(ds, '_fingerprint', '')}"
+
+    def open_image(value: Any) -> PIL.Image.Image:
+        if isinstance(value, PIL.Image.Image):
+            return value
+        if isinstance(value, dict) and value.get("bytes"):
+            import io
+
+            return PIL.Image.open(io.BytesIO(value["bytes"]))
+        if isinstance(value, dict) and value.get("path"):
+            return PIL.Image.open(value["path"])
+        raise ValueError(f"cannot read an image from a {type(value).__name__} cell")
+
+    return Source(cfg.dataset, hashlib.sha256(fingerprint.encode()).hexdigest(), ds, open_image, {}, label_names)
+
+
+# ------------------------------------------------------------------------------------------------
+# Decoding
+# ------------------------------------------------------------------------------------------------
+
+
+def _square(image: PIL.Image.Image) -> PIL.Image.Image:
+    """Centre crop to a square: faces and objects are centred, and stretching would distort them."""
+    w, h = image.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return image.crop((left, top, left + side, top + side))
+
+
+def to_uint8(image: PIL.Image.Image, resolution: int) -> torch.Tensor:
+    """PIL image -> ``[3, R, R]`` uint8 (RGB, centre-cropped, Lanczos-resized)."""
+    image = _square(image.convert("RGB"))
+    if image.size != (resolution, resolution):
+        image = image.resize((resolution, resolution), PIL.Image.Resampling.LANCZOS)
+    return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+def split_side_by_side(image: PIL.Image.Image, input_side: str) -> tuple[PIL.Image.Image, PIL.Image.Image]:
+    """An ``A|B`` image (pix2pix datasets) -> ``(input, target)`` halves."""
+    w, h = image.size
+    left, right = image.crop((0, 0, w // 2, h)), image.crop((w // 2, 0, w // 2 * 2, h))
+    return (left, right) if input_side == "left" else (right, left)
+
+
+def uint8_to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 ``[0, 255]`` -> float ``[-1, 1]``, the range every model in the zoo uses."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def float_to_uint8(images: torch.Tensor) -> torch.Tensor:
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+# ------------------------------------------------------------------------------------------------
+# The dataset
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainData:
+    """Everything the loop needs, already decoded. Image tensors are uint8 ``[N, 3, R, R]`` on CPU."""
+
+    images: torch.Tensor
+    sketches: Optional[torch.Tensor]
+    labels: Optional[torch.Tensor]
+    class_names: list[str]
+    captions: Optional[list[str]]
+    caption_ids: Optional[torch.Tensor]  # [N] id of each row's caption (equal captions share an id)
+    text_embeds: Optional[torch.Tensor]  # [N, D] float32
+    groups: list[str]
+    train_idx: torch.Tensor
+    heldout_idx: torch.Tensor
+    name: str
+    cache_path: Path
+
+    @property
+    def num_images(self) -> int:
+        return int(self.images.shape[0])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names) if self.labels is not None else 0
+
+    def train_images_float(self) -> torch.Tensor:
+        return uint8_to_float(self.images[self.train_idx])
+
+
+def cache_key(cfg: TrainConfig, fingerprint: str) -> str:
+    """Hash of the source and of every option that changes the decoded tensors (not the split)."""
+    parts = {
+        "version": CACHE_VERSION,
+        "source": fingerprint,
+        "resolution": data_resolution(cfg),
+        "image_column": cfg.image_column,
+        "label_column": cfg.label_column,
+        "caption_column": cfg.caption_column,
+        "caption_template": cfg.caption_template,
+        "sketch_source": cfg.sketch_source,
+        "sketch_column": cfg.sketch_column,
+        "side_by_side_input": cfg.side_by_side_input,
+        "max_images": cfg.max_images,
+        "split_key": cfg.split_key,
+        "text_encoder": cfg.text_encoder if (cfg.caption_column or cfg.caption_template) else None,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def data_resolution(cfg: TrainConfig) -> int:
+    """The size images are cached at: a two-stage textgan trains on its refined (largest) output."""
+    refine = int(cfg.generator_kwargs.get("refine_resolution", 0) or 0) if cfg.family == "textgan" else 0
+    return max(cfg.resolution, refine)
+
+
+def _encode_captions(captions: list[str], encoder_name: str, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """Embed each distinct caption once; returns (per-row embeddings, per-row caption ids)."""
+    from zoo.text import load_sentence_encoder
+
+    unique = sorted(set(captions))
+    ids = {c: i for i, c in enumerate(unique)}
+    encoder = load_sentence_encoder(encoder_name)
+    chunks = [encoder.encode(unique[i : i + batch_size]).float().cpu() for i in range(0, len(unique), batch_size)]
+    table = torch.cat(chunks)
+    caption_ids = torch.tensor([ids[c] for c in captions], dtype=torch.long)
+    return table[caption_ids].contiguous(), caption_ids
+
+
+def _sketches_from_photos(images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    from zoo.sketch import extract_sketch
+
+    out = [float_to_uint8(extract_sketch(uint8_to_float(images[i : i + batch_size]))) for i in range(0, len(images), batch_size)]
+    return torch.cat(out)
+
+
+def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Decode every row into tensors (the slow part, done once per cache key)."""
+    resolution = data_resolution(cfg)
+    rows = source.rows
+    limit = len(rows) if cfg.max_images is None else min(cfg.max_images, len(rows))
+    images, sketches, raw_labels, captions, groups = [], [], [], [], []
+    image_key = source.image_key(cfg.image_column)
+    sketch_key = source.image_key(cfg.sketch_column) if cfg.sketch_column else None
+    for i in range(limit):
+        row = rows[i]
+        if image_key not in row:
+            raise ValueError(f"image_column {cfg.image_column!r} not found; columns are {sorted(row)}")
+        photo = source.open_image(row[image_key])
+        if cfg.sketch_source == "side_by_side":
+            sketch_img, photo = split_side_by_side(photo, cfg.side_by_side_input)
+            sketches.append(to_uint8(sketch_img, resolution))
+        elif cfg.sketch_source == "column":
+            if sketch_key not in row:
+                raise ValueError(f"sketch_column {cfg.sketch_column!r} not found; columns are {sorted(row)}")
+            sketches.append(to_uint8(source.open_image(row[sketch_key]), resolution))
+        images.append(to_uint8(photo, resolution))
+        if cfg.label_column:
+            if cfg.label_column not in row:
+                raise ValueError(f"label_column {cfg.label_column!r} not found; columns are {sorted(row)}")
+            raw_labels.append(row[cfg.label_column])
+        if cfg.caption_column:
+            if cfg.caption_column not in row:
+                raise ValueError(f"caption_column {cfg.caption_column!r} not found; columns are {sorted(row)}")
+            captions.append(str(row[cfg.caption_column]))
+        elif cfg.caption_template:
+            captions.append(build_caption(cfg.caption_template, {k: v for k, v in row.items() if not isinstance(v, PIL.Image.Image)}))
+        if cfg.split_key:
+            if cfg.split_key not in row:
+                raise ValueError(f"split_key {cfg.split_key!r} not found; columns are {sorted(row)}")
+            groups.append(str(row[cfg.split_key]))
+    if not images:
+        raise ValueError(f"the data source {source.name!r} has no images")
+
+    tensors = {"images": torch.stack(images).contiguous()}
+    meta: dict[str, str] = {"version": CACHE_VERSION, "name": source.name}
+    if cfg.sketch_source == "xdog":
+        tensors["sketches"] = _sketches_from_photos(tensors["images"])
+    elif sketches:
+        tensors["sketches"] = torch.stack(sketches).contiguous()
+    if cfg.label_column:
+        if source.label_names is not None and all(isinstance(v, (int, np.integer)) for v in raw_labels):
+            class_names = list(source.label_names)
+            ids = [int(v) for v in raw_labels]
+        else:
+            class_names = sorted({str(v) for v in raw_labels})
+            ids = [class_names.index(str(v)) for v in raw_labels]
+        if len(class_names) < 2:
+            raise ValueError(f"label_column {cfg.label_column!r} has {len(class_names)} distinct value(s); need >= 2 classes")
+        tensors["labels"] = torch.tensor(ids, dtype=torch.long)
+        meta["class_names"] = json.dumps(class_names)
+    if captions:
+        embeds, caption_ids = _encode_captions(captions, cfg.text_encoder)
+        tensors["text_embeds"] = embeds
+        tensors["caption_ids"] = caption_ids
+        meta["captions"] = json.dumps(captions)
+    if groups:
+        meta["groups"] = json.dumps(groups)
+    return tensors, meta
+
+
+def split_indices(num: int, groups: Optional[list[str]], fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded train/held-out split; rows sharing a group (e.g. a person) land on the same side."""
+    keys = groups if groups else [str(i) for i in range(num)]
+    unique = sorted(set(keys))
+    n_held = int(round(fraction * len(unique)))
+    if fraction > 0 and len(unique) >= 2:
+        n_held = min(max(n_held, 1), len(unique) - 1)
+    perm = torch.randperm(len(unique), generator=torch.Generator().manual_seed(seed))
+    held = {unique[i] for i in perm[:n_held].tolist()}
+    is_held = torch.tensor([k in held for k in keys], dtype=torch.bool)
+    idx = torch.arange(num)
+    return idx[~is_held], idx[is_held]
+
+
+def load_data(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainData:
+    """Load the cache for ``cfg`` or build it. In multi-process runs call this main-process-first."""
+    if cfg.data_dir is not None:
+        source = _local_source(Path(cfg.data_dir).expanduser())
+    else:
+        source = _hub_source(cfg)
+    cache_dir = Path(cfg.cache_dir).expanduser()
+    path = cache_dir / f"{source.name.replace('/', '__')}-{data_resolution(cfg)}px-{cache_key(cfg, source.fingerprint)}.safetensors"
+    if not path.is_file():
+        log(f"decoding {source.name} at {data_resolution(cfg)} px into {path} (once)")
+        tensors, meta = _decode(cfg, source)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        save_file(tensors, str(tmp), metadata=meta)
+        tmp.replace(path)  # atomic: a concurrent or interrupted run never sees half a file
+    tensors, meta = read_cache(path)
+    groups = json.loads(meta["groups"]) if "groups" in meta else []
+    train_idx, heldout_idx = split_indices(len(tensors["images"]), groups, cfg.heldout_fraction, cfg.seed)
+    if len(train_idx) == 0:
+        raise ValueError("no training images left after the held-out split; lower heldout_fraction")
+    return TrainData(
+        images=tensors["images"],
+        sketches=tensors.get("sketches"),
+        labels=tensors.get("labels"),
+        class_names=json.loads(meta.get("class_names", "[]")),
+        captions=json.loads(meta["captions"]) if "captions" in meta else None,
+        caption_ids=tensors.get("caption_ids"),
+        text_embeds=tensors.get("text_embeds"),
+        groups=groups,
+        train_idx=train_idx,
+        heldout_idx=heldout_idx,
+        name=cfg.dataset_name or (cfg.dataset if cfg.dataset else source.name),
+        cache_path=path,
+    )
+
+
+def read_cache(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        if meta.get("version") != CACHE_VERSION:
+            raise ValueError(f"{path} is a data cache of another version ({meta.get('version')!r}); delete it")
+        return {k: f.get_tensor(k) for k in f.keys()}, meta
+
+
+# ------------------------------------------------------------------------------------------------
+# Batches
+# ------------------------------------------------------------------------------------------------
+
+
+class BatchSampler:
+    """Indices for micro-batch ``m`` on process ``rank``, a pure function of ``(seed, m, rank)``.
+
+    The global stream is the concatenation of per-epoch permutations of the training indices;
+    micro-batch ``m`` takes the next ``batch_size * num_processes`` positions of it and each process
+    its own slice. Nothing is dropped and any dataset size works (even one smaller than a batch).
+    """
+
+    def __init__(self, indices: torch.Tensor, batch_size: int, num_processes: int, rank: int, seed: int):
+        if len(indices) == 0:
+            raise ValueError("BatchSampler needs at least one index")
+        self.indices = indices
+        self.batch_size = batch_size
+        self.num_processes = num_processes
+        self.rank = rank
+        self.seed = seed
+        self._perms: dict[int, torch.Tensor] = {}
+
+    def _perm(self, epoch: int) -> torch.Tensor:
+        if epoch not in self._perms:
+            if len(self._perms) > 4:
+                self._perms.pop(min(self._perms))
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._perms[epoch] = self.indices[torch.randperm(len(self.indices), generator=gen)]
+        return self._perms[epoch]
+
+    def __call__(self, micro_batch: int) -> torch.Tensor:
+        n = len(self.indices)
+        start = (micro_batch * self.num_processes + self.rank) * self.batch_size
+        positions = torch.arange(start, start + self.batch_size)
+        epochs = positions // n
+        out = torch.empty(self.batch_size, dtype=torch.long)
+        for epoch in epochs.unique().tolist():
+            sel = epochs == epoch
+            out[sel] = self._perm(epoch)[positions[sel] % n]
+        return out
+
+
+def describe(data: TrainData, cfg: TrainConfig) -> dict[str, Any]:
+    """The ``dataset`` block of training_summary.json."""
+    return {
+        "name": data.name,
+        "num_images": data.num_images,
+        "train_size": int(len(data.train_idx)),
+        "heldout_size": int(len(data.heldout_idx)),
+        "license": cfg.dataset_license,
+        "credit": cfg.dataset_credit,
+    }
+
+
+def iter_chunks(tensor: torch.Tensor, size: int) -> Iterable[torch.Tensor]:
+    for i in range(0, len(tensor), size):
+        yield tensor[i : i + size]

@@ -1,0 +1,99 @@
+"""The JSON/YAML files of a checkpoint directory (see docs/contracts.md) and what goes into them."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import torch
+
+from training.config import TrainConfig, save_config
+
+METRIC_KEYS = ("fid", "kid_mean", "kid_std", "num_generated", "num_real")
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (``/proc/cpuinfo`` on Linux, ``platform`` elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def hardware_string(device: torch.device, num_processes: int) -> str:
+    """``"2 x NVIDIA H100 80GB HBM3"`` on GPUs, ``"AMD EPYC (2 x CPU)"`` on CPU."""
+    if device.type == "cuda":
+        return f"{num_processes} x {torch.cuda.get_device_name(device)}"
+    threads = torch.get_num_threads()
+    return f"{cpu_model()} ({os.cpu_count()} x CPU, {num_processes} process(es) x {threads} thread(s))"
+
+
+def command_line(argv: Optional[Sequence[str]] = None) -> str:
+    """The command as a user would retype it: ``accelerate launch ...`` when launched by accelerate."""
+    argv = list(sys.argv if argv is None else argv)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if "ACCELERATE_MIXED_PRECISION" in os.environ or world > 1:
+        prefix = ["accelerate", "launch"] + (["--num_processes", str(world)] if world > 1 else [])
+    else:
+        prefix = ["python"]
+    return shlex.join(prefix + argv)
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)
+
+
+def empty_metrics(step: int, real_split: str = "train") -> dict[str, Any]:
+    return {"step": step, **{k: None for k in METRIC_KEYS}, "real_split": real_split}
+
+
+def write_metrics(path: Path, final: dict[str, Any], history: list[dict[str, Any]], extra: dict[str, Any]) -> None:
+    data = {"step": final["step"], **{k: final.get(k) for k in METRIC_KEYS}, "real_split": final.get("real_split", "train")}
+    data["history"] = [{"step": h["step"], "fid": h.get("fid"), "kid_mean": h.get("kid_mean")} for h in history]
+    data.update(extra)
+    write_json(path, data)
+
+
+def write_summary(
+    path: Path,
+    cfg: TrainConfig,
+    *,
+    task: str,
+    resolution: int,
+    steps: int,
+    wall_time_seconds: float,
+    hardware: str,
+    num_processes: int,
+    command: str,
+    dataset: dict[str, Any],
+) -> None:
+    write_json(
+        path,
+        {
+            "family": cfg.family,
+            "task": task,
+            "resolution": resolution,
+            "steps": steps,
+            "wall_time_seconds": round(wall_time_seconds, 2),
+            "hardware": hardware,
+            "num_processes": num_processes,
+            "mixed_precision": cfg.mixed_precision,
+            "command": command,
+            "dataset": dataset,
+            "config": cfg.to_dict(),
+        },
+    )
+
+
+def write_training_config(path: Path, cfg: TrainConfig) -> None:
+    save_config(cfg, path)

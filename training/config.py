@@ -372,8 +372,17 @@ def load_config(path: Optional[Union[str, Path]] = None, args: Optional[list[str
     return build_config(values, parse_overrides(list(args or [])), where=str(path or "config"))
 
 
+def resolved_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """The config as a self-contained mapping: the tiny preset's effects are already in the values,
+    so ``tiny`` is recorded as false (re-applying the preset would undo command-line overrides)."""
+    values = cfg.to_dict()
+    values["tiny"] = False
+    return values
+
+
 def save_config(cfg: TrainConfig, path: Union[str, Path]) -> None:
-    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    header = "# Fully resolved training config (defaults, file, preset and command line merged).\n"
+    Path(path).write_text(header + yaml.safe_dump(resolved_dict(cfg), sort_keys=False))
 
 
 # ------------------------------------------------------------------------------------------------

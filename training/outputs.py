@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 
 import torch
 
-from training.config import TrainConfig, save_config
+from training.config import TrainConfig, resolved_dict, save_config
 
 METRIC_KEYS = ("fid", "kid_mean", "kid_std", "num_generated", "num_real")
 
@@ -90,7 +90,7 @@ def write_summary(
             "mixed_precision": cfg.mixed_precision,
             "command": command,
             "dataset": dataset,
-            "config": cfg.to_dict(),
+            "config": resolved_dict(cfg),
         },
     )
 

@@ -1,0 +1,75 @@
+"""The GAN Zoo showcase: five tabs over whatever models this process can load.
+
+``build_demo`` only assembles the tabs; every tab module owns its own components and events, so a
+tab can be changed (or tested) without reading the others.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional, Sequence
+
+import gradio as gr
+
+from ui import faces, interpolation, sketch, text
+from ui import models as models_tab
+from ui.common import DEVICE, Catalog, build_catalog
+
+TITLE = "GAN Zoo"
+#: CPU Spaces have 2 cores: more concurrent generations would only slow each other down.
+DEFAULT_CONCURRENCY = 2
+
+HEADER = f"""
+# {TITLE}
+Small GANs trained from scratch on real face photos, published on the Hugging Face Hub, all in one place.
+Pick a tab: sample faces from noise, turn a sketch into a photo, write a description, or morph between faces.
+"""
+
+CSS = """
+.gradio-container { max-width: 1280px !important; margin: auto; }
+#faces-gallery img, #text-gallery img, #interp-gallery img, #mix-gallery img { image-rendering: pixelated; }
+.model-details p { font-size: 0.9em; opacity: 0.85; }
+"""
+
+
+def models_from_env() -> list[str]:
+    """``GAN_ZOO_MODELS=org/a,org/b`` (comma or whitespace separated)."""
+    return [m for m in os.environ.get("GAN_ZOO_MODELS", "").replace(",", " ").split() if m]
+
+
+def build_demo(
+    models: Optional[Sequence[str]] = None,
+    include_bundled: bool = True,
+    catalog: Optional[Catalog] = None,
+    concurrency_limit: int = DEFAULT_CONCURRENCY,
+) -> gr.Blocks:
+    """The app. ``models`` are extra registry names, checkpoint directories or Hub repo ids.
+
+    Models that cannot be reached (e.g. a Hub repo while offline) are still listed, and say why
+    they are unusable when chosen, so a missing network never stops the app from starting.
+    """
+    catalog = catalog or build_catalog(list(models or ()) + models_from_env(), include_bundled=include_bundled)
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
+        gr.Markdown(HEADER, elem_id="header")
+        with gr.Tabs():
+            with gr.Tab("Faces from noise", id="faces"):
+                faces.build(catalog)
+            with gr.Tab("Sketch to photo", id="sketch") as sketch_tab:
+                sketch.build(catalog)
+            sketch_tab.select(None, None, None, js=sketch.SELECT_BRUSH_JS)
+            with gr.Tab("Text to image", id="text"):
+                text.build(catalog)
+            with gr.Tab("Latent interpolation", id="interpolation"):
+                interpolation.build(catalog)
+            with gr.Tab("Models", id="models"):
+                models_tab.build(catalog)
+        gr.Markdown(f"<small>Running on **{DEVICE}** · models load once and stay in memory.</small>")
+    demo.queue(default_concurrency_limit=concurrency_limit)
+    return demo
+
+
+def launch_options(**overrides: Any) -> dict[str, Any]:
+    """``Blocks.launch`` arguments the app needs (Gradio 6 takes the CSS at launch), plus ``overrides``."""
+    options: dict[str, Any] = {"css": CSS, "ssr_mode": False, "max_file_size": "25mb", "show_error": False}
+    options.update(overrides)
+    return options

@@ -1,0 +1,147 @@
+"""Tab 2 -- sketch to photo: draw a face (or upload a drawing or a photo) and see the pix2pix photo next to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import gradio as gr
+import PIL.Image
+
+from ui.common import (
+    GPU,
+    SKETCH_TASK,
+    Catalog,
+    CheckedImage,
+    CheckedSketchpad,
+    bind,
+    check_pixels,
+    get_pipeline,
+    open_user_image,
+    shown,
+    user_error,
+    user_errors,
+)
+from zoo.pipelines import Sketch2PhotoPipeline
+from zoo.sketch import extract_sketch, normalize_canvas, restore_aspect, tensor_to_pil
+
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+
+#: Gradio's Sketchpad opens with no tool selected ("select the draw tool to start"); pick the brush
+#: for the user when the tab is shown. Retries because the canvas mounts after the tab switch.
+SELECT_BRUSH_JS = """
+() => {
+  let tries = 0;
+  const pick = () => {
+    const brush = document.querySelector('#sketchpad button[aria-label="Brush"]');
+    if (brush) { brush.click(); } else if (tries++ < 30) { setTimeout(pick, 100); }
+  };
+  pick();
+}
+"""
+
+
+def example_sketches() -> list[str]:
+    return sorted(str(p) for p in EXAMPLES_DIR.glob("sketch_*.png"))
+
+
+def _canvas_image(canvas: Any) -> Optional[PIL.Image.Image]:
+    """The flattened drawing of a Sketchpad value, or ``None`` when nothing was drawn."""
+    if canvas is None:
+        return None
+    if isinstance(canvas, dict):
+        canvas = canvas.get("composite")
+    if isinstance(canvas, PIL.Image.Image):
+        check_pixels(canvas.width, canvas.height, "sketch")
+        return canvas
+    return None
+
+
+@GPU
+def sketch_to_photo(
+    catalog: Catalog,
+    model: str,
+    sketch: Any,
+    upload: Optional[str],
+    from_photo: bool = False,
+    progress: gr.Progress = gr.Progress(),
+) -> tuple[str, str]:
+    """(what the model saw, the generated photo); an uploaded image is used in preference to the canvas."""
+    choice = catalog.require(model, SKETCH_TASK)
+    if upload:
+        image = open_user_image(upload, "upload")
+    else:
+        image = _canvas_image(sketch)
+        if image is None:
+            raise user_error("The sketch canvas is empty: draw a face (or upload an image) first")
+        if from_photo:
+            raise user_error("'Extract the line drawing from a photo first' applies to uploaded photos, not drawings")
+    progress(0.1, desc="Loading model")
+    pipe = get_pipeline(choice, Sketch2PhotoPipeline)
+    progress(0.4, desc="Drawing the photo")
+    resolution = pipe.generator.config.resolution
+    with user_errors():
+        sketch_tensor, size = normalize_canvas(image, resolution)
+        if from_photo:
+            sketch_tensor = extract_sketch(sketch_tensor)
+        photo = pipe(image, from_photo=bool(from_photo), output_type="pt").images
+    # Both shown at the model's own resolution (input aspect ratio), enlarged with visible pixels.
+    view = model_view_size(size, resolution)
+    seen = restore_aspect(tensor_to_pil(sketch_tensor), view)
+    photo_image = restore_aspect(tensor_to_pil(photo * 2 - 1), view)
+    return shown(seen, "sketch"), shown(photo_image, "photo")
+
+
+def model_view_size(size: tuple[int, int], resolution: int) -> tuple[int, int]:
+    """The input's aspect ratio at the model's resolution (the long side is ``resolution``)."""
+    width, height = size
+    scale = resolution / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def build(catalog: Catalog) -> None:
+    default = catalog.default(SKETCH_TASK)
+    gr.Markdown(
+        "Draw a face with the mouse (black lines on white), or upload a line drawing. Tick the box to upload a "
+        "*photo* instead: the app first turns it into a line drawing with the same extractor the model was "
+        "trained on. An uploaded image takes precedence over the canvas (clear the upload to use your drawing)."
+    )
+    if default is None:
+        gr.Markdown("**Note:** no sketch-to-photo model is available yet; start the app with `--model org/name`.")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            model = gr.Dropdown(catalog.dropdown(SKETCH_TASK), value=default, label="Model")
+            with gr.Tabs():
+                with gr.Tab("Draw") as draw_tab:
+                    sketch = CheckedSketchpad(
+                        label="Sketch",
+                        type="pil",
+                        image_mode="RGBA",
+                        canvas_size=(512, 512),
+                        brush=gr.Brush(default_size=8, colors=["#000000"], color_mode="fixed"),
+                        layers=False,
+                        height=440,
+                        elem_id="sketchpad",
+                    )
+                with gr.Tab("Upload"):
+                    upload = CheckedImage(label="Upload a sketch or a photo", type="filepath", image_mode=None,
+                                          sources=["upload", "clipboard"], height=360, elem_id="sketch-upload")
+                    examples = example_sketches()
+                    if examples:
+                        gr.Examples(examples, inputs=upload, label="Example sketches (from held-out faces)",
+                                    elem_id="sketch-examples", api_name="load_example_sketch")
+            from_photo = gr.Checkbox(False, label="Extract the line drawing from a photo first")
+            button = gr.Button("Make a photo", variant="primary", elem_id="sketch-generate")
+        with gr.Column(scale=1):
+            with gr.Row():
+                seen = gr.Image(label="Input sketch (as the model sees it)", format="png", height=360,
+                                interactive=False, elem_id="sketch-seen")
+                photo = gr.Image(label="Generated photo", format="png", height=360, interactive=False,
+                                 elem_id="sketch-photo")
+            resolution = next((c.native_size for c in catalog.for_task(SKETCH_TASK) if c.key == default), None)
+            if resolution:
+                gr.Markdown(f"The model works at **{resolution}**; results are shown enlarged.")
+
+    draw_tab.select(None, None, None, js=SELECT_BRUSH_JS)
+    button.click(bind(sketch_to_photo, catalog), [model, sketch, upload, from_photo], [seen, photo],
+                 api_name="sketch_to_photo")

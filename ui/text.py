@@ -1,0 +1,87 @@
+"""Tab 3 -- text to image: a short description of a face becomes a few pictures of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ui.common import (
+    GPU,
+    MAX_TEXT_IMAGES,
+    TEXT_TASK,
+    Catalog,
+    bind,
+    check_int,
+    check_seed,
+    get_pipeline,
+    random_seed,
+    seed_row,
+    shown,
+    user_errors,
+)
+from zoo.pipelines import Text2ImagePipeline
+from zoo.text import DEFAULT_MAX_PROMPT_CHARS, validate_prompt
+
+PROMPTS_FILE = Path(__file__).resolve().parent / "examples" / "prompts.txt"
+FALLBACK_PROMPTS = ["a smiling woman in her twenties", "a neutral man in his thirties"]
+
+
+def example_prompts() -> list[str]:
+    """Prompts written in the words of the training captions (the model knows nothing else)."""
+    try:
+        lines = PROMPTS_FILE.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return FALLBACK_PROMPTS
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")] or FALLBACK_PROMPTS
+
+
+@GPU
+def text_to_image(
+    catalog: Catalog,
+    model: str,
+    prompt: Any,
+    seed: Any,
+    count: Any,
+    progress: gr.Progress = gr.Progress(),
+) -> list[tuple[Any, str]]:
+    """``count`` images of one prompt; image ``i`` uses seed ``seed + i``."""
+    choice = catalog.require(model, TEXT_TASK)
+    with user_errors():
+        prompt = validate_prompt(prompt if prompt is not None else "")
+    seed = check_seed(seed)
+    count = check_int("number of images", count, 1, MAX_TEXT_IMAGES)
+    progress(0.1, desc="Loading model and text encoder")
+    pipe = get_pipeline(choice, Text2ImagePipeline)
+    progress(0.4, desc="Generating")
+    with user_errors():
+        images = pipe(prompt, num_images_per_prompt=count, seed=seed).images
+    return [(shown(image, f"text_{seed + i}"), f"{prompt} · seed {seed + i}") for i, image in enumerate(images)]
+
+
+def build(catalog: Catalog) -> None:
+    default = catalog.default(TEXT_TASK)
+    gr.Markdown("Describe a face in a few words. The model learned from captions like the examples below.")
+    if default is None:
+        gr.Markdown("**Note:** no text-to-image model is available yet; start the app with `--model org/name`.")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            model = gr.Dropdown(catalog.dropdown(TEXT_TASK), value=default, label="Model")
+            prompt = gr.Textbox(label="Prompt", value=example_prompts()[0], max_length=DEFAULT_MAX_PROMPT_CHARS,
+                                placeholder="a smiling woman in her twenties", elem_id="prompt")
+            gr.Examples(example_prompts(), inputs=prompt, label="Example prompts", elem_id="prompt-examples",
+                        api_name="load_example_prompt")
+            seed, dice = seed_row("Seed", 0)
+            count = gr.Slider(1, MAX_TEXT_IMAGES, value=4, step=1, label="Number of images")
+            button = gr.Button("Generate", variant="primary", elem_id="text-generate")
+        with gr.Column(scale=2):
+            resolution = next((c.native_size for c in catalog.for_task(TEXT_TASK) if c.key == default), None)
+            label = f"Generated ({resolution} native, shown enlarged)" if resolution else "Generated"
+            gallery = gr.Gallery(label=label,
+                                 columns=4, height=520, object_fit="contain", format="png", elem_id="text-gallery")
+
+    dice.click(random_seed, None, seed, api_name="random_seed_text")
+    button.click(bind(text_to_image, catalog), [model, prompt, seed, count], gallery, api_name="text_to_image")
+    prompt.submit(bind(text_to_image, catalog), [model, prompt, seed, count], gallery, api_name="text_to_image_submit",
+                  api_visibility="undocumented")

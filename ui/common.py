@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar
 
 import gradio as gr
 import PIL.Image
@@ -340,56 +340,45 @@ def _file_paths(payload: Any) -> list[str]:
     return ([path] if isinstance(path, str) else []) + [p for item in nested for p in _file_paths(item)]
 
 
-class _CheckedUpload:
-    """Check uploads' headers (is it an image, how many pixels) before Gradio decodes them.
-
-    Gradio's own preprocessing would fail on a non-image with an exception whose text the user
-    never sees, and would fully decode a 100-megapixel PNG before our handler could refuse it.
-    """
-
-    upload_name = "upload"
-
-    def preprocess(self, payload: Any) -> Any:
-        for path in _file_paths(payload):
-            try:
-                with PIL.Image.open(path) as image:
-                    check_pixels(image.width, image.height, self.upload_name)
-            except gr.Error:
-                raise
-            except PIL.Image.DecompressionBombError:
-                raise user_error(f"The {self.upload_name} is too large; the limit is {MAX_PIXELS:,} pixels") from None
-            except (OSError, ValueError, SyntaxError):
-                raise user_error(
-                    f"The {self.upload_name} is not an image this app can read (use PNG, JPEG or WebP)"
-                ) from None
+def check_upload_payload(payload: Any, what: str) -> None:
+    """Read the headers of every uploaded file in a payload: refuse non-images and huge images undecoded."""
+    for path in _file_paths(payload):
         try:
-            return super().preprocess(payload)  # type: ignore[misc]
+            with PIL.Image.open(path) as image:
+                check_pixels(image.width, image.height, what)
+        except gr.Error:
+            raise
+        except PIL.Image.DecompressionBombError:
+            raise user_error(f"The {what} is too large; the limit is {MAX_PIXELS:,} pixels") from None
+        except (OSError, ValueError, SyntaxError):
+            raise user_error(f"The {what} is not an image this app can read (use PNG, JPEG or WebP)") from None
+
+
+ImageComponent = TypeVar("ImageComponent", gr.Image, gr.Sketchpad)
+
+
+def checked_upload(component: ImageComponent, what: str = "upload") -> ImageComponent:
+    """Give an image input readable errors for bad uploads, checked before Gradio decodes them.
+
+    Gradio's own preprocessing fails on a non-image with an exception whose text the user never
+    sees, and fully decodes a 100-megapixel PNG before a handler could refuse it. The check wraps
+    this instance's ``preprocess`` rather than subclassing the component, because Gradio writes a
+    ``.pyi`` stub next to any module that defines a component class. (Gradio would rebuild the
+    instance if an event returned an update for it; no event does, and none should.)
+    """
+    original = component.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        check_upload_payload(payload, what)
+        try:
+            return original(payload)
         except gr.Error:
             raise
         except Exception as err:  # noqa: BLE001 - anything Gradio/PIL raise here is a bad upload
-            raise user_error(f"Could not read the {self.upload_name}: {err}") from None
+            raise user_error(f"Could not read the {what}: {err}") from None
 
-
-class CheckedImage(_CheckedUpload, gr.Image):
-    """``gr.Image`` whose uploads are validated with readable errors (the browser sees a plain Image)."""
-
-    def get_block_name(self) -> str:
-        return "image"
-
-    def get_block_class(self) -> str:
-        return "image"
-
-
-class CheckedSketchpad(_CheckedUpload, gr.Sketchpad):
-    """``gr.Sketchpad`` with the same upload checks (API clients can send any file as a canvas)."""
-
-    upload_name = "sketch"
-
-    def get_block_name(self) -> str:
-        return "imageeditor"
-
-    def get_block_class(self) -> str:
-        return "sketchpad"
+    component.preprocess = preprocess  # type: ignore[method-assign]
+    return component
 
 
 # --- display helpers -----------------------------------------------------------------------------

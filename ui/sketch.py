@@ -12,10 +12,9 @@ from ui.common import (
     GPU,
     SKETCH_TASK,
     Catalog,
-    CheckedImage,
-    CheckedSketchpad,
     bind,
     check_pixels,
+    checked_upload,
     get_pipeline,
     open_user_image,
     shown,
@@ -113,7 +112,7 @@ def build(catalog: Catalog) -> None:
             model = gr.Dropdown(catalog.dropdown(SKETCH_TASK), value=default, label="Model")
             with gr.Tabs():
                 with gr.Tab("Draw") as draw_tab:
-                    sketch = CheckedSketchpad(
+                    sketch = gr.Sketchpad(
                         label="Sketch",
                         type="pil",
                         image_mode="RGBA",
@@ -123,9 +122,11 @@ def build(catalog: Catalog) -> None:
                         height=440,
                         elem_id="sketchpad",
                     )
+                    checked_upload(sketch, "sketch")
                 with gr.Tab("Upload"):
-                    upload = CheckedImage(label="Upload a sketch or a photo", type="filepath", image_mode=None,
-                                          sources=["upload", "clipboard"], height=360, elem_id="sketch-upload")
+                    upload = checked_upload(gr.Image(label="Upload a sketch or a photo", type="filepath",
+                                                     image_mode=None, sources=["upload", "clipboard"], height=360,
+                                                     elem_id="sketch-upload"))
                     examples = example_sketches()
                     if examples:
                         gr.Examples(examples, inputs=upload, label="Example sketches (from held-out faces)",

@@ -155,3 +155,21 @@ def test_london_faces_with_person_split_and_captions(tmp_path):
     assert data.num_images == 204 and len(data.heldout_idx) == 20  # 10 of 102 people, both photos each
     assert "a smiling woman in her twenties, white" in data.captions
     assert not {data.groups[i] for i in data.train_idx.tolist()} & {data.groups[i] for i in data.heldout_idx.tolist()}
+
+
+def test_dataset_source_goes_through_datasets_load_dataset(folder, tmp_path, monkeypatch):
+    """The Hub code path, offline: ``load_dataset`` also accepts a local dataset folder as the id."""
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf_datasets")
+    cfg = build_config(
+        {"dataset": str(folder), "cache_dir": str(tmp_path / "cache"), "resolution": 32, "family": "pix2pix",
+         "sketch_source": "column", "sketch_column": "sketch", "label_column": "expression", "class_head": "ac",
+         "max_images": 6}
+    )
+    data = load_data(cfg, log=print)
+    assert data.images.shape == (6, 3, 32, 32) and data.sketches.shape == (6, 3, 32, 32)
+    assert data.class_names == ["neutral", "smiling"] and data.labels.tolist() == [0, 1, 0, 1, 0, 1]
+    local = load_data(cfg_for(folder, tmp_path / "cache", max_images=6), log=print)
+    assert torch.equal(data.images, local.images)  # same pixels whichever reader decoded them
+    assert (tmp_path / "hf_datasets").is_dir()

@@ -57,7 +57,7 @@ def test_two_process_cpu_run_writes_one_set_of_files(folder, tmp_path):
     } | {f"checkpoints/checkpoint-{s}/{name}" for s in (2, 4) for name in checkpoint}
     assert files_under(out) == expected
     summary = json.loads((out / "training_summary.json").read_text())
-    assert summary["num_processes"] == 2 and summary["command"].startswith("accelerate launch --num_processes 2")
+    assert summary["num_processes"] == 2 and summary["command"].startswith("accelerate launch --multi_gpu --num_processes 2")
     assert "2 process(es)" in summary["hardware"]
 
 

@@ -73,6 +73,11 @@ def test_each_family_trains_and_writes_the_checkpoint_directory(family, folder, 
     raw_g = load_file(out / "checkpoints/checkpoint-4/model.safetensors")
     assert saved.keys() == ema.keys() and all(torch.equal(saved[k], ema[k]) for k in saved)
     assert any(not torch.equal(saved[k], raw_g[k]) for k in saved)
+    # Buffers are copied, not averaged: BatchNorm statistics and StyleGAN's truncation centre w_avg.
+    buffers = [k for k in saved if "running_" in k or k == "w_avg"]
+    assert buffers and all(torch.equal(saved[k], raw_g[k]) for k in buffers)
+    if family == "stylegan":
+        assert saved["w_avg"].abs().sum() > 0  # updated by the trainer from the mapped w
 
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["family"] == family and summary["task"] == TASKS[family] and summary["steps"] == 4

@@ -24,7 +24,7 @@ import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import PIL.Image
@@ -147,7 +147,8 @@ def _local_source(data_dir: Path) -> Source:
     if not data_dir.is_dir():
         raise ValueError(f"data_dir {data_dir} does not exist or is not a directory")
     metadata = data_dir / "metadata.csv"
-    digest = hashlib.sha256(str(data_dir.resolve()).encode())
+    # Content, not location: a copied or moved folder (with its mtimes) keeps its cache.
+    digest = hashlib.sha256(b"imagefolder")
     if metadata.is_file():
         with metadata.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
@@ -508,7 +509,3 @@ def describe(data: TrainData, cfg: TrainConfig) -> dict[str, Any]:
         "credit": cfg.dataset_credit,
     }
 
-
-def iter_chunks(tensor: torch.Tensor, size: int) -> Iterable[torch.Tensor]:
-    for i in range(0, len(tensor), size):
-        yield tensor[i : i + size]

@@ -121,9 +121,6 @@ class Family:
     def g_loss(self, ctx: StepContext, batch: Batch) -> tuple[torch.Tensor, Logs]:
         raise NotImplementedError
 
-    def before_d_step(self, ctx: StepContext) -> None:
-        """Hook for family bookkeeping that must happen once per step (e.g. StyleGAN's w_avg)."""
-
     # --- outputs ----------------------------------------------------------------------------
     def fixed_inputs(self, cfg: TrainConfig, data: TrainData, n: int) -> dict[str, Any]:
         raise NotImplementedError

@@ -21,7 +21,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import torch
 from accelerate import Accelerator
@@ -99,9 +99,9 @@ class StopFlag:
         return 128 + int(self.signum) if self.signum is not None else 0
 
 
-def _adam(params, cfg_lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+def _adam(params, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Adam with the fused kernel where torch has one for the device (CPU and CUDA), else foreach."""
-    kwargs = dict(lr=cfg_lr, betas=(cfg.adam_beta1, cfg.adam_beta2))
+    kwargs = dict(lr=lr, betas=(cfg.adam_beta1, cfg.adam_beta2))
     params = list(params)
     try:
         return torch.optim.Adam(params, fused=True, **kwargs)
@@ -166,8 +166,8 @@ class Trainer:
         if cfg.channels_last:
             for model in (G, D, ema):
                 model.to(memory_format=torch.channels_last)
-        opt_g = _adam(G.parameters(), cfg.lr_g, cfg, self.device)
-        opt_d = _adam(D.parameters(), cfg.lr_d, cfg, self.device)
+        opt_g = _adam(G.parameters(), cfg.lr_g, cfg)
+        opt_d = _adam(D.parameters(), cfg.lr_d, cfg)
         self.G, self.D, self.opt_g, self.opt_d = acc.prepare(G, D, opt_g, opt_d)
         # Registered as a model so save_state/load_state keep it (as safetensors); evaluation
         # mode, because it is never trained and DDP refuses modules without gradients.
@@ -317,6 +317,8 @@ class Trainer:
                 if stopping:
                     bar.close()
                     self.log(f"stopped by signal {self.stop.signum} at step {step}; checkpoint in {checkpoint_path(self.out, step)}")
+                    if self.is_main:  # cheap, and makes an interrupted run inspectable; the checkpoint is already safe
+                        self.write_progress_pictures()
                     acc.end_training()
                     return self.stop.exit_code
             bar.close()
@@ -331,6 +333,10 @@ class Trainer:
             self.stop.restore()
 
     # --- the checkpoint directory ---------------------------------------------------------
+    def write_progress_pictures(self) -> None:
+        pictures.write_progress_gif(self.samples_dir)
+        pictures.plot_loss_curves(self.progress.loss_history, self.samples_dir / "loss_curves.png")
+
     def export_generator(self) -> nn.Module:
         """A clean CPU float32 copy of the EMA generator (contiguous weights, as safetensors needs)."""
         G = copy.deepcopy(self.accelerator.unwrap_model(self.ema, keep_fp32_wrapper=False))
@@ -345,8 +351,7 @@ class Trainer:
         step_grid = pictures.grid_path(self.samples_dir, step)
         if not step_grid.exists():
             step_grid.write_bytes(final.read_bytes())
-        pictures.write_progress_gif(self.samples_dir)
-        pictures.plot_loss_curves(self.progress.loss_history, self.samples_dir / "loss_curves.png")
+        self.write_progress_pictures()
 
         pipeline = self.family.make_pipeline(self.export_generator())
         pipeline.save_pretrained(str(out), safe_serialization=True)
@@ -387,12 +392,16 @@ class Trainer:
         self.log(f"done: {step} steps; checkpoint directory {out}")
 
     def _write_card(self) -> None:
+        """The card is a convenience on top of the written files, so its failure must not fail the run."""
         try:
             from model_cards.render import write_model_card
         except ImportError as err:
             self.log(f"model card skipped: model_cards.render is not importable ({err})")
             return
-        write_model_card(str(self.out), repo_id=self.cfg.hub_model_id)
+        try:
+            write_model_card(str(self.out), repo_id=self.cfg.hub_model_id)
+        except Exception as err:  # noqa: BLE001 - reported, and everything else is already on disk
+            self.log(f"model card not written: {type(err).__name__}: {err}")
 
 
 def train(cfg: TrainConfig, command: Optional[str] = None) -> int:

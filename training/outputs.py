@@ -41,7 +41,9 @@ def command_line(argv: Optional[Sequence[str]] = None) -> str:
     argv = list(sys.argv if argv is None else argv)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if "ACCELERATE_MIXED_PRECISION" in os.environ or world > 1:
-        prefix = ["accelerate", "launch"] + (["--num_processes", str(world)] if world > 1 else [])
+        # The launcher's own flags are not visible here; --multi_gpu is what a multi-process run needs
+        # (also on CPU, see training/README.md).
+        prefix = ["accelerate", "launch"] + (["--multi_gpu", "--num_processes", str(world)] if world > 1 else [])
     else:
         prefix = ["python"]
     return shlex.join(prefix + argv)

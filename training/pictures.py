@@ -78,7 +78,7 @@ def write_progress_gif(samples_dir: Path, out: Optional[Path] = None, fps: int =
 
 
 def plot_loss_curves(history: Sequence[dict[str, Any]], path: Path) -> Path:
-    """D and G loss terms against step (one line per logged term), as a PNG."""
+    """D and G totals (solid) and their terms (dashed) against step, as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")  # headless: no display on training machines
@@ -90,7 +90,8 @@ def plot_loss_curves(history: Sequence[dict[str, Any]], path: Path) -> Path:
         points = [(row["step"], row[key]) for row in history if key in row and row[key] is not None]
         if points:
             steps, values = zip(*points)
-            ax.plot(steps, values, label=key, linewidth=1.2, linestyle="-" if key.startswith(("d_", "g_")) else "--")
+            total = key in ("d_loss", "g_loss")
+            ax.plot(steps, values, label=key, linewidth=2.0 if total else 1.0, linestyle="-" if total else "--")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title("training losses")

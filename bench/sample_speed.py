@@ -237,10 +237,19 @@ def cpu_name() -> str:
 
 
 def load_average() -> str:
+    """The 1/5/15-minute load, plus a warning when other work competes for the cores.
+
+    Why: on a shared 2-core box a concurrent test run slowed the same DCGAN call 70-fold (OpenMP
+    threads fighting for cores), so a table must say when it was taken on a busy machine.
+    """
     try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+        loads = os.getloadavg()
     except OSError:
         return "n/a"
+    text = " ".join(f"{v:.2f}" for v in loads)
+    if loads[0] >= 0.5 * (os.cpu_count() or 1):
+        text += " (WARNING: the machine is busy; numbers are inflated and noisy, prefer an idle machine)"
+    return text
 
 
 def header(args: argparse.Namespace, argv: Sequence[str], source: str) -> str:

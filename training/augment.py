@@ -22,9 +22,20 @@ TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5
 
 
+def _device(generator: Optional[torch.Generator], like: torch.Tensor) -> torch.device:
+    """Draw where the generator lives (the images' device when there is none)."""
+    return generator.device if generator is not None else like.device
+
+
 def _rand(shape: Sequence[int], generator: Optional[torch.Generator], like: torch.Tensor) -> torch.Tensor:
-    """Uniform [0, 1) drawn on the generator's device (CPU), then moved next to the images."""
-    return torch.rand(*shape, generator=generator).to(device=like.device, dtype=like.dtype)
+    """Uniform [0, 1) from ``generator``, next to the images and in their dtype."""
+    out = torch.rand(*shape, generator=generator, device=_device(generator, like))
+    return out.to(device=like.device, dtype=like.dtype)
+
+
+def _randint(low: int, high: int, shape: Sequence[int], generator: Optional[torch.Generator], like: torch.Tensor) -> torch.Tensor:
+    out = torch.randint(low, high, tuple(shape), generator=generator, device=_device(generator, like))
+    return out.to(like.device)
 
 
 def color(x: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
@@ -43,8 +54,8 @@ def translation(x: torch.Tensor, generator: Optional[torch.Generator] = None, ra
     sy, sx = int(h * ratio + 0.5), int(w * ratio + 0.5)
     if sy == 0 and sx == 0:
         return x
-    dy = torch.randint(-sy, sy + 1, (b, 1, 1), generator=generator).to(x.device)
-    dx = torch.randint(-sx, sx + 1, (b, 1, 1), generator=generator).to(x.device)
+    dy = _randint(-sy, sy + 1, (b, 1, 1), generator, x)
+    dx = _randint(-sx, sx + 1, (b, 1, 1), generator, x)
     rows = torch.arange(h, device=x.device).view(1, h, 1) + dy + sy  # index into the zero-padded image
     cols = torch.arange(w, device=x.device).view(1, 1, w) + dx + sx
     padded = F.pad(x, (sx, sx, sy, sy))
@@ -57,8 +68,8 @@ def cutout(x: torch.Tensor, generator: Optional[torch.Generator] = None, ratio: 
     """Zero a random square of ``ratio`` of the side per image (may hang over the border)."""
     b, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    cy = torch.randint(0, h + (1 - ch % 2), (b, 1, 1), generator=generator).to(x.device)
-    cx = torch.randint(0, w + (1 - cw % 2), (b, 1, 1), generator=generator).to(x.device)
+    cy = _randint(0, h + (1 - ch % 2), (b, 1, 1), generator, x)
+    cx = _randint(0, w + (1 - cw % 2), (b, 1, 1), generator, x)
     top, left = cy - ch // 2, cx - cw // 2
     rows = torch.arange(h, device=x.device).view(1, h, 1)
     cols = torch.arange(w, device=x.device).view(1, 1, w)
@@ -83,6 +94,5 @@ def random_hflip(
 ) -> list[Optional[torch.Tensor]]:
     """Mirror the same random half of the batch in every tensor (so a sketch stays aligned with its photo)."""
     first = next(t for t in tensors if t is not None)
-    flip = torch.rand(first.shape[0], generator=generator) < 0.5
-    flip = flip.to(first.device).view(-1, 1, 1, 1)
+    flip = (_rand((first.shape[0],), generator, first) < 0.5).view(-1, 1, 1, 1)
     return [None if t is None else torch.where(flip, t.flip(3), t) for t in tensors]

@@ -41,21 +41,28 @@ class StepContext:
     D_raw: nn.Module
     cfg: TrainConfig
     step: int
-    rng: torch.Generator  # CPU generator seeded from (seed, step, rank): noise and augmentation
+    rng: torch.Generator  # CPU generator seeded from (seed, step, rank): batch flips and caption draws
     device: torch.device
     r1_weight: float = 0.0
+    #: Generator on the training device for noise and augmentation (drawing on the device avoids a
+    #: host->device copy, and with it a stream sync, per random tensor); defaults to ``rng``.
+    device_rng: Optional[torch.Generator] = None
+
+    def __post_init__(self) -> None:
+        if self.device_rng is None:
+            self.device_rng = self.rng
 
     def noise(self, n: int, dim: int) -> torch.Tensor:
-        return torch.randn(n, dim, generator=self.rng).to(self.device)
+        return torch.randn(n, dim, generator=self.device_rng, device=self.device_rng.device).to(self.device)
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, self.cfg.diffaugment_policies, self.rng)
+        return diff_augment(x, self.cfg.diffaugment_policies, self.device_rng)
 
     def augment_pair(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The same random transform on both (a sketch must stay aligned with its photo)."""
-        state = self.rng.get_state()
+        state = self.device_rng.get_state()
         out_a = self.augment(a)
-        self.rng.set_state(state)
+        self.device_rng.set_state(state)
         return out_a, self.augment(b)
 
 

@@ -9,8 +9,9 @@ state and step counter; accelerate's saved RNG states are restored but not relie
 Multi-process: every process trains (DDP via ``accelerator.prepare``); only the main process
 writes samples, metrics, the pipeline directory, the model card, and publishes.
 
-Signals: SIGTERM/SIGINT set a flag; at the end of the current step all processes agree to stop,
-save a checkpoint and return 143 (SIGTERM) or 130 (SIGINT), the shell's 128 + signal convention.
+Signals: SIGTERM/SIGINT set a flag; at the end of the current step (distributed: within
+``MULTI_PROCESS_CHECK_STEPS`` steps) all processes agree to stop, save a checkpoint and return 143
+(SIGTERM) or 130 (SIGINT), the shell's 128 + signal convention.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ from training.outputs import (
 )
 
 _SEED_MIX = 0x9E3779B97F4A7C15
+#: How often (in steps) the processes of a distributed run check whether one of them got a signal.
+MULTI_PROCESS_CHECK_STEPS = 10
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -87,10 +90,17 @@ class StopFlag:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
-    def agreed(self, accelerator: Accelerator) -> bool:
-        """True on every process once any process got a signal (one tiny all-reduce per step when distributed)."""
+    def agreed(self, accelerator: Accelerator, step: int) -> bool:
+        """True on every process once any process got a signal.
+
+        Distributed runs agree through a tiny all-reduce every ``MULTI_PROCESS_CHECK_STEPS`` steps
+        rather than every step: reading the result back is a host sync that would stop the CPU
+        from queueing the next step while the accelerator works.
+        """
         if accelerator.num_processes == 1:
             return self.signum is not None
+        if step % MULTI_PROCESS_CHECK_STEPS != 0:
+            return False
         flag = torch.tensor([1.0 if self.signum is not None else 0.0], device=accelerator.device)
         return bool(accelerator.reduce(flag, reduction="sum").item() > 0)
 
@@ -197,8 +207,11 @@ class Trainer:
         seed = step_seed(self.cfg.seed, step, self.accelerator.process_index)
         torch.manual_seed(seed)  # dropout, StyleGAN noise inputs and anything else inside the models
         rng = torch.Generator().manual_seed(seed ^ 0x5DEECE66D)
+        device_rng = None
+        if self.device.type != "cpu":
+            device_rng = torch.Generator(device=self.device).manual_seed(seed ^ 0x2545F491)
         r1 = lazy_r1_weight(self.cfg.r1_gamma, self.cfg.r1_interval, step)
-        return StepContext(self.G, self.G_raw, self.D, self.D_raw, self.cfg, step, rng, self.device, r1)
+        return StepContext(self.G, self.G_raw, self.D, self.D_raw, self.cfg, step, rng, self.device, r1, device_rng)
 
     def _phase(self, model: nn.Module, optimizer, loss_fn, batches, sums: dict[str, torch.Tensor]) -> None:
         """Accumulate gradients over the micro-batches (syncing DDP only on the last), then step."""
@@ -310,7 +323,7 @@ class Trainer:
                     self.save_samples(step)
                 if self.is_main and self._due(step, cfg.eval_steps) and cfg.compute_metrics:
                     self.progress.metrics_history.append(self.evaluate(step))
-                stopping = self.stop.agreed(acc)
+                stopping = self.stop.agreed(acc, step)
                 if self._due(step, cfg.checkpointing_steps) or stopping:
                     self.save_checkpoint(step)
                     last_ckpt = step

@@ -129,7 +129,8 @@ class Family:
         raise NotImplementedError
 
     # --- outputs ----------------------------------------------------------------------------
-    def fixed_inputs(self, cfg: TrainConfig, data: TrainData, n: int) -> dict[str, Any]:
+    def fixed_inputs(self, G: nn.Module, data: TrainData, n: int) -> dict[str, Any]:
+        """The inputs of every sample grid of the run (fixed, so grids differ only by training)."""
         raise NotImplementedError
 
     def sample_grid(self, G: nn.Module, fixed: dict[str, Any], device: torch.device) -> tuple[torch.Tensor, int]:
@@ -194,9 +195,9 @@ class _NoiseFamily(Family):
         term = losses.class_loss(class_logits, labels)
         return None if term is None else term * ctx.cfg.lambda_class
 
-    def fixed_inputs(self, cfg: TrainConfig, data: TrainData, n: int) -> dict[str, Any]:
+    def fixed_inputs(self, G: nn.Module, data: TrainData, n: int) -> dict[str, Any]:
         """Seeds 0..n-1 (as ``GANSamplingPipeline(seed=0)`` draws them); classes cycle along the grid."""
-        dim = self.latent_dim(cfg)
+        dim = G.config.latent_dim
         z = torch.cat([latents_from_seed(s, dim) for s in range(n)])
         labels = torch.arange(n) % data.num_classes if data.num_classes else None
         return {"z": z, "labels": labels, "class_names": data.class_names}
@@ -364,7 +365,7 @@ class Pix2PixFamily(Family):
         idx = data.heldout_idx if (prefer_heldout and len(data.heldout_idx)) else data.train_idx
         return idx[torch.arange(n) % len(idx)]
 
-    def fixed_inputs(self, cfg: TrainConfig, data: TrainData, n: int) -> dict[str, Any]:
+    def fixed_inputs(self, G: nn.Module, data: TrainData, n: int) -> dict[str, Any]:
         """Held-out sketches (never trained on), with their real photos for comparison."""
         idx = self._pairs(data, min(n, 8))
         return {"sketches": uint8_to_float(data.sketches[idx]), "photos": uint8_to_float(data.images[idx])}
@@ -514,7 +515,7 @@ class TextGANFamily(Family):
         adv = sum(losses.g_adversarial(o.logits, kind) + losses.g_adversarial(o.class_logits, kind) for o in outs)
         return _sum_terms({"g_adv": adv, "kl": losses.kl_loss(mu, logvar) * ctx.cfg.lambda_kl})
 
-    def fixed_inputs(self, cfg: TrainConfig, data: TrainData, n: int) -> dict[str, Any]:
+    def fixed_inputs(self, G: nn.Module, data: TrainData, n: int) -> dict[str, Any]:
         """Distinct held-out captions (unseen people), cycled; noise from seeds 0..n-1 like the pipeline."""
         idx = data.heldout_idx if len(data.heldout_idx) else data.train_idx
         seen, rows = set(), []
@@ -523,8 +524,7 @@ class TextGANFamily(Family):
                 seen.add(data.captions[i])
                 rows.append(i)
         rows = [rows[k % len(rows)] for k in range(n)]
-        dim = self.latent_dim(cfg)
-        cond_dim = int(cfg.generator_kwargs.get("condition_dim", 128))
+        dim, cond_dim = G.config.latent_dim, G.config.condition_dim
         return {
             "z": torch.cat([latents_from_seed(s, dim) for s in range(n)]),
             # Same convention as Text2ImagePipeline: CA noise is the seed's draw, flipped.

@@ -153,6 +153,7 @@ class Trainer:
         self.is_main = self.accelerator.is_main_process
         self.device = self.accelerator.device
         self.progress = TrainingProgress()
+        self.resumed_from: Optional[Path] = None
         self.stop = StopFlag()
         self._session_start = time.monotonic()
         self._wall_at_resume = 0.0
@@ -189,7 +190,7 @@ class Trainer:
         self.sampler = BatchSampler(
             self.data.train_idx, cfg.batch_size, acc.num_processes, acc.process_index, cfg.seed
         )
-        self.fixed = self.family.fixed_inputs(cfg, self.data, cfg.num_sample_images)
+        self.fixed = self.family.fixed_inputs(self.G_raw, self.data, cfg.num_sample_images)
         self.samples_dir = self.out / "samples"
 
         resume = self.resumed_from = resolve_resume(self.out, cfg.resume_from_checkpoint)

@@ -3,8 +3,6 @@
 A checkpoint directory can come from anyone on the Hub, so loading must never run code (no
 unpickling, no importing modules a ``model_index.json`` names) and a damaged file must fail with a
 message a person can act on, not a traceback from deep inside torch or a silently half-random model.
-Tests marked ``xfail(strict=True)`` document holes that are still open in ``zoo/pipelines/base.py``;
-each reason says what to change, and the test starts passing (and must be unmarked) once it is fixed.
 """
 
 from __future__ import annotations
@@ -32,19 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 FIRST_CONV = "net.0.weight"  # the tiny DCGAN generator's first ConvTranspose2d, shape [16, 32, 4, 4]
 
-NAMES_NO_REASON = (
-    "base.py wraps diffusers' OSError 'Unable to load weights from checkpoint file', which drops the "
-    "safetensors error. Fix in _check_weights_present: for each *.safetensors file, "
-    "`with safetensors.safe_open(f, 'pt') as sf: keys = set(sf.keys())` and turn "
-    "safetensors.SafetensorError into ModelLoadError(f'{f} is not a valid safetensors file "
-    "(truncated or corrupt): {err}')"
-)
-KEYS_NOT_CHECKED = (
-    "diffusers only logs a warning for missing/unexpected keys (missing ones are left randomly "
-    "initialised). Fix in ZooPipeline.from_pretrained: after loading, compare each component's "
-    "state_dict() keys with the keys of its safetensors file(s) and raise ModelLoadError naming the "
-    "missing and unexpected keys"
-)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -130,7 +115,6 @@ def test_corrupt_safetensors_is_a_model_load_error_naming_the_file(checkpoint, d
     assert "Traceback" not in str(err)
 
 
-@pytest.mark.xfail(strict=True, reason=NAMES_NO_REASON)
 @pytest.mark.parametrize("damage", list(CORRUPTIONS))
 def test_corrupt_safetensors_message_says_why(checkpoint, damage):
     CORRUPTIONS[damage](weights_of(checkpoint))
@@ -165,13 +149,11 @@ def test_wrong_tensor_shape_names_the_tensor_and_both_shapes(checkpoint, reshape
     assert str(torch.Size(got)) in message and str(torch.Size(expected)) in message
 
 
-@pytest.mark.xfail(strict=True, reason=KEYS_NOT_CHECKED)
 def test_extra_tensor_is_refused_by_name(checkpoint):
     _rewrite(checkpoint, lambda state: state.__setitem__("smuggled.payload", torch.zeros(3)))
     assert "smuggled.payload" in str(load_error(checkpoint))
 
 
-@pytest.mark.xfail(strict=True, reason=KEYS_NOT_CHECKED)
 def test_missing_tensor_is_refused_by_name(checkpoint):
     """Today this loads a generator whose first layer is random noise, with only a log warning."""
     _rewrite(checkpoint, lambda state: state.pop(FIRST_CONV))
@@ -260,14 +242,6 @@ def test_foreign_library_in_model_index_is_refused_before_import(checkpoint, com
     assert spec[0] not in set(sys.modules) - modules_before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_check_weights_present imports ANY module under 'zoo.' that model_index.json names; "
-    "['zoo.__main__', ...] runs the CLI and sys.exit()s the host process (e.g. the Gradio app). Fix: "
-    "only accept library == 'zoo' or a module in an explicit allow-list (zoo.models.<family>, "
-    "zoo.pipelines...), checked before importlib.import_module; also guard zoo/__main__.py with "
-    "`if __name__ == '__main__':`",
-)
 def test_model_index_naming_zoo_main_does_not_run_the_cli(checkpoint, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["python -m zoo", "list"])  # harmless if the CLI does run
     monkeypatch.delitem(sys.modules, "zoo.__main__", raising=False)
@@ -279,13 +253,6 @@ def test_model_index_naming_zoo_main_does_not_run_the_cli(checkpoint, monkeypatc
     assert "zoo.__main__" in str(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_check_weights_present assumes a dict of [str, str] specs and an importable zoo module: "
-    "a non-dict index, a spec like [] or [1, 2], or ['zoo.missing', 'X'] raise AttributeError/IndexError/"
-    "ModuleNotFoundError. Fix: validate the JSON shape (dict; each component a 2-list of strings) and "
-    "catch ImportError, raising ModelLoadError naming model_index.json and the component",
-)
 @pytest.mark.parametrize(
     "change",
     [

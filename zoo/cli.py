@@ -36,18 +36,45 @@ def _grid(images: list, rows: Optional[int] = None):
     return make_image_grid(list(images) + [blank] * (rows * cols - n), rows=rows, cols=cols)
 
 
+def _writable(out: Path) -> Path:
+    """Create the parent folder, or fail with a message instead of an OSError traceback."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SystemExit(f"error: cannot write --out {out}: {err.strerror or err}")
+    if out.is_dir():
+        raise SystemExit(f"error: cannot write --out {out}: it is a directory")
+    return out
+
+
 def _save_image(image, out: Path) -> None:
     if out.suffix.lower() not in IMAGE_SUFFIXES:
         raise SystemExit(f"error: --out must end in one of {sorted(IMAGE_SUFFIXES)}, got {out.name}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    image.save(out)
+    try:
+        image.save(_writable(out))
+    except OSError as err:
+        raise SystemExit(f"error: cannot write --out {out}: {err}")
     print(out)
+
+
+def _check_device(device: str) -> str:
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"--device {device!r} is not a device name (use cpu, cuda, cuda:0, mps): {err}") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: CUDA is not available in this torch build or machine; use --device cpu")
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"--device {device}: MPS is not available here; use --device cpu")
+    return device
 
 
 def _load(args: argparse.Namespace, pipeline_class=None):
     from zoo.registry import load_pipeline
 
-    return load_pipeline(args.model, pipeline_class, args.revision, args.device)
+    return load_pipeline(args.model, pipeline_class, args.revision, _check_device(args.device))
 
 
 def cmd_list(args: argparse.Namespace) -> None:
@@ -62,8 +89,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     from zoo.pipelines import GANSamplingPipeline
 
     pipe = _load(args, GANSamplingPipeline)
-    labels = args.class_label if args.class_label is None else [args.class_label] * args.num
-    images = pipe(batch_size=args.num, seed=args.seed, truncation_psi=args.psi, class_labels=labels).images
+    images = pipe(batch_size=args.num, seed=args.seed, truncation_psi=args.psi, class_labels=args.class_label).images
     _save_image(_grid(images), args.out)
 
 
@@ -74,11 +100,12 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     frames = pipe(seed_a=args.seed, seed_b=args.seed_b, num_frames=args.frames, method=args.method,
                   space=args.space, truncation_psi=args.psi, class_labels=args.class_label).images
     suffix = args.out.suffix.lower()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".gif":
-        print(write_gif(frames, args.out, fps=args.fps))
-    elif suffix == ".mp4":
-        print(write_mp4(frames, args.out, fps=args.fps))
+    if suffix in ANIMATION_SUFFIXES:
+        writer = write_gif if suffix == ".gif" else write_mp4
+        try:
+            print(writer(frames, _writable(args.out), fps=args.fps))
+        except OSError as err:
+            raise SystemExit(f"error: cannot write --out {args.out}: {err}")
     else:
         _save_image(_grid(frames, rows=1), args.out)
 
@@ -99,7 +126,7 @@ def cmd_sketch2photo(args: argparse.Namespace) -> None:
     try:
         image = PIL.Image.open(args.image)
         image.load()
-    except (OSError, PIL.UnidentifiedImageError) as err:
+    except (OSError, SyntaxError, ValueError, PIL.UnidentifiedImageError, PIL.Image.DecompressionBombError) as err:
         raise SystemExit(f"error: cannot read {args.image} as an image: {err}")
     pipe = _load(args, Sketch2PhotoPipeline)
     photo = pipe(image, from_photo=args.from_photo).images[0]
@@ -112,6 +139,13 @@ def cmd_text2image(args: argparse.Namespace) -> None:
     pipe = _load(args, Text2ImagePipeline)
     images = pipe(args.prompt, num_images_per_prompt=args.num, seed=args.seed).images
     _save_image(_grid(images), args.out)
+
+
+def _fps(value: str) -> int:
+    fps = int(value)
+    if not 1 <= fps <= 60:
+        raise argparse.ArgumentTypeError(f"fps must be between 1 and 60, got {fps}")
+    return fps
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["lerp", "slerp"], default="slerp")
     p.add_argument("--space", choices=["z", "w"], default="z")
     p.add_argument("--psi", type=float, default=1.0)
-    p.add_argument("--fps", type=int, default=10)
+    p.add_argument("--fps", type=_fps, default=10, help="frames per second, 1..60")
     p.add_argument("--class-label", type=int, default=None)
     p.set_defaults(func=cmd_interpolate)
 

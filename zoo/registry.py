@@ -33,9 +33,10 @@ TASK_PIPELINES: dict[str, Type[ZooPipeline]] = {
     "image-to-image": Sketch2PhotoPipeline,
     "text-to-image": Text2ImagePipeline,
 }
-_CLASS_TO_TASK = {cls.__name__: task for task, cls in TASK_PIPELINES.items()}
-_CLASS_TO_TASK.update({GANInterpolationPipeline.__name__: "unconditional-image-generation",
-                       GANStyleMixingPipeline.__name__: "unconditional-image-generation"})
+_PIPELINE_TASK: dict[type, str] = {cls: task for task, cls in TASK_PIPELINES.items()}
+_PIPELINE_TASK.update({GANInterpolationPipeline: "unconditional-image-generation",
+                       GANStyleMixingPipeline: "unconditional-image-generation"})
+_CLASS_TO_TASK = {cls.__name__: task for cls, task in _PIPELINE_TASK.items()}
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,10 @@ def resolve(name_or_path: str) -> tuple[str, Optional[str]]:
 def task_of(path: str | os.PathLike) -> str:
     """Read the task from a checkpoint directory's ``model_index.json``."""
     index = Path(path) / "model_index.json"
-    class_name = json.loads(index.read_text()).get("_class_name")
+    try:
+        class_name = json.loads(index.read_text()).get("_class_name")
+    except (OSError, ValueError, AttributeError) as err:
+        raise ValueError(f"{index} cannot be read as a pipeline index: {err}") from err
     if class_name not in _CLASS_TO_TASK:
         raise ValueError(f"{index} names pipeline {class_name!r}, which GAN Zoo does not know")
     return _CLASS_TO_TASK[class_name]
@@ -152,11 +156,20 @@ def load_pipeline(
     ``pipeline_class`` picks the task-specific view of a checkpoint (e.g. interpolation over a
     sampling checkpoint); by default it is the class the checkpoint was saved as.
     """
+    from zoo.hub import resolve_model_dir
+
     location, entry_revision = resolve(name_or_path)
     revision = revision or entry_revision
-    if pipeline_class is None:
-        from zoo.hub import resolve_model_dir
-
-        pipeline_class = TASK_PIPELINES[task_of(resolve_model_dir(location, revision=revision))]
-    pipe = pipeline_class.from_pretrained(location, revision=revision)
+    local = resolve_model_dir(location, revision=revision)
+    if not (local / "model_index.json").is_file():
+        pipeline_class = pipeline_class or GANSamplingPipeline  # let from_pretrained give its clear message
+    else:
+        task = task_of(local)
+        if pipeline_class is None:
+            pipeline_class = TASK_PIPELINES[task]
+        elif _PIPELINE_TASK[pipeline_class] != task:
+            raise ValueError(
+                f"{name_or_path} is a {task} model; it cannot be used for {_PIPELINE_TASK[pipeline_class]}"
+            )
+    pipe = pipeline_class.from_pretrained(local)
     return pipe.to(torch.device(device))

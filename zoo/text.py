@@ -129,4 +129,8 @@ def validate_prompt(prompt: str, max_chars: int = DEFAULT_MAX_PROMPT_CHARS) -> s
         raise ValueError("prompt is empty; describe the image you want, e.g. 'a smiling woman'")
     if len(prompt) > max_chars:
         raise ValueError(f"prompt is too long ({len(prompt)} characters); the limit is {max_chars}")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as err:  # lone surrogates: what Python makes of invalid UTF-8 bytes in argv
+        raise ValueError(f"prompt is not valid text (invalid UTF-8 at character {err.start})") from None
     return prompt

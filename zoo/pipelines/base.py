@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
@@ -19,6 +20,7 @@ import PIL.Image
 import torch
 from diffusers import DiffusionPipeline
 from diffusers.image_processor import VaeImageProcessor
+from safetensors import safe_open
 
 from zoo.latents import check_truncation_psi, latents_from_seed
 
@@ -60,29 +62,57 @@ def check_seed(seed: Any) -> int:
     return check_count("seed", seed, low=0, high=MAX_SEED)
 
 
-def _check_weights_present(path: Path) -> None:
-    """Fail with a message a person can act on before diffusers gets a chance to look for pickles."""
+#: Modules a model_index.json may name for a component: the model families and pipelines only, so
+#: a crafted index cannot make us import (and so run) any other module, ``zoo.__main__`` included.
+_ALLOWED_LIBRARIES = re.compile(r"^(zoo|zoo\.models\.[a-z_][a-z0-9_]*|zoo\.pipelines(\.[a-z_][a-z0-9_]*)?|diffusers|transformers)$")
+
+
+def _read_index(path: Path) -> dict[str, list]:
     index = path / "model_index.json"
     if not index.is_file():
         raise ModelLoadError(f"{path} is not a GAN Zoo pipeline directory: model_index.json is missing")
     try:
         components = json.loads(index.read_text())
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModelLoadError(f"{index} is not valid JSON: {err}") from err
+    if not isinstance(components, dict):
+        raise ModelLoadError(f"{index} must hold a JSON object, got {type(components).__name__}")
+    specs = {}
     for name, spec in components.items():
-        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+        if name.startswith("_") or spec is None or (isinstance(spec, list) and spec and spec[0] is None):
             continue
-        library = spec[0]
-        if library == "zoo" or library.startswith("zoo."):
-            # diffusers only resolves component classes from modules that are already imported.
-            importlib.import_module(library)
-        elif library not in {"diffusers", "transformers"}:
+        if not (isinstance(spec, list) and len(spec) == 2 and all(isinstance(s, str) for s in spec)):
+            raise ModelLoadError(f"{index}: component {name!r} must be [library, class name], got {spec!r}")
+        if not _ALLOWED_LIBRARIES.match(spec[0]):
             raise ModelLoadError(
-                f"{index} names component {name!r} from {library!r}; GAN Zoo only loads its own, diffusers' "
-                "and transformers' classes"
+                f"{index} names component {name!r} from {spec[0]!r}; GAN Zoo only loads its own model and pipeline "
+                "classes and diffusers'/transformers' ones"
             )
+        specs[name] = spec
+    return specs
+
+
+def _check_safetensors(file: Path) -> set[str]:
+    """Open the header only: a truncated or garbled file fails here with its name, not deep inside torch."""
+    try:
+        with safe_open(str(file), framework="pt") as handle:
+            return set(handle.keys())
+    except Exception as err:  # safetensors raises its own error types and OSError
+        raise ModelLoadError(f"could not load {file}: not a valid safetensors file (truncated or corrupt): {err}") from err
+
+
+def _check_weights_present(path: Path) -> dict[str, set[str]]:
+    """Validate the directory before diffusers touches it; returns each component's tensor names."""
+    keys = {}
+    for name, (library, _class_name) in _read_index(path).items():
+        if library.startswith("zoo"):
+            try:  # diffusers only resolves component classes from modules that are already imported.
+                importlib.import_module(library)
+            except ImportError as err:
+                raise ModelLoadError(f"{path}: component {name!r} names unknown module {library!r}") from err
         folder = path / name
-        if not list(folder.glob("*.safetensors")):
+        weights = sorted(folder.glob("*.safetensors"))
+        if not weights:
             pickles = [p.name for p in folder.glob("*") if p.suffix in {".bin", ".pt", ".pth", ".ckpt", ".pkl"}]
             if pickles:
                 raise ModelLoadError(
@@ -90,6 +120,24 @@ def _check_weights_present(path: Path) -> None:
                     "pickles because unpickling can run arbitrary code"
                 )
             raise ModelLoadError(f"{folder} has no .safetensors weights")
+        keys[name] = set().union(*(_check_safetensors(w) for w in weights))
+    return keys
+
+
+def _check_keys(path: Path, pipe: DiffusionPipeline, file_keys: dict[str, set[str]]) -> None:
+    """diffusers only warns about missing/unexpected tensors and leaves missing ones random; we refuse."""
+    for name, stored in file_keys.items():
+        module = getattr(pipe, name, None)
+        if not isinstance(module, torch.nn.Module):
+            continue
+        expected = set(module.state_dict().keys())
+        missing, unexpected = sorted(expected - stored), sorted(stored - expected)
+        if missing or unexpected:
+            raise ModelLoadError(
+                f"could not load {path / name}: the weights do not match the model config "
+                f"(missing tensors: {missing[:5]}{'...' if len(missing) > 5 else ''}; "
+                f"unexpected tensors: {unexpected[:5]}{'...' if len(unexpected) > 5 else ''})"
+            )
 
 
 class ZooPipeline(DiffusionPipeline):
@@ -113,13 +161,15 @@ class ZooPipeline(DiffusionPipeline):
         from zoo.hub import resolve_model_dir  # local import: hub pulls in network code only when needed
 
         path = resolve_model_dir(str(pretrained_model_name_or_path), revision=revision)
-        _check_weights_present(path)
+        file_keys = _check_weights_present(path)
         kwargs["use_safetensors"] = True
+        kwargs.setdefault("dtype", torch.float32)  # bundled weights are stored fp16; CPUs want fp32
         kwargs.setdefault("low_cpu_mem_usage", False)
         try:
             pipe = super().from_pretrained(str(path), **kwargs)
         except (OSError, EnvironmentError, RuntimeError, ValueError) as err:
             raise ModelLoadError(f"could not load the pipeline in {path}: {err}") from err
+        _check_keys(path, pipe, file_keys)
         pipe.set_progress_bar_config(disable=True)
         pipe.generator.eval()
         return pipe

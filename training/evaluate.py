@@ -1,0 +1,119 @@
+"""Evaluate a finished checkpoint directory after training and record the numbers in its metrics.json.
+
+Why a separate command: the FID Inception weights live in a CPU-side package, so runs trained
+elsewhere (e.g. on a lent GPU) are scored here, with the same code the trainer uses. It can also
+score the same architecture at initialisation and at earlier training checkpoints, which is how
+the model cards show that training actually helped.
+
+    python -m training.evaluate zoo/pretrained/faces-dcgan-64 --data_dir ../shared/data/london_faces \
+        --compare-init --compare step500=path/to/early_ema.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from accelerate.utils import set_seed
+from safetensors.torch import load_file
+
+from training.config import build_config
+from training.data import load_data
+from training.evaluation import fid_kid, paired
+from training.families import get_family
+from zoo.registry import load_pipeline
+
+
+def _load_config(checkpoint_dir: Path, overrides: dict[str, Any]):
+    import yaml
+
+    values = yaml.safe_load((checkpoint_dir / "training_config.yaml").read_text())
+    return build_config(values, overrides, where=str(checkpoint_dir / "training_config.yaml"))
+
+
+def evaluate(
+    checkpoint_dir: Path,
+    data_dir: str,
+    cache_dir: Optional[str] = None,
+    num_samples: int = 1000,
+    compare_init: bool = False,
+    compare: Optional[dict[str, Path]] = None,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """Score the checkpoint (and optional comparison weights) and rewrite ``metrics.json``."""
+    checkpoint_dir = Path(checkpoint_dir)
+    overrides: dict[str, Any] = {"data_dir": data_dir, "num_fid_samples": num_samples, "compute_metrics": True}
+    if cache_dir:
+        overrides["cache_dir"] = cache_dir
+    cfg = _load_config(checkpoint_dir, overrides)
+    data = load_data(cfg)
+    family = get_family(cfg.family)
+    dev = torch.device(device)
+    steps = json.loads((checkpoint_dir / "training_summary.json").read_text())["steps"]
+    final_g = load_pipeline(str(checkpoint_dir)).generator.to(dev).eval()
+
+    def score(generator: torch.nn.Module, step: int, label: str) -> dict[str, Any]:
+        print(f"[evaluate] {checkpoint_dir.name}: {label} (step {step})", flush=True)
+        result = fid_kid(family, generator.to(dev).eval(), data, cfg, dev, step, log=print)
+        result["label"] = label
+        result.update(paired(family, generator, data, dev))
+        return result
+
+    history: list[dict[str, Any]] = []
+    if compare_init:
+        set_seed(cfg.seed)  # the trainer's seed, so this is exactly the run's starting point
+        history.append(score(family.build_generator(cfg, data), 0, "initialisation"))
+    for label, weights in (compare or {}).items():
+        generator = family.build_generator(cfg, data)
+        generator.load_state_dict({k: v.float() for k, v in load_file(str(weights)).items()})
+        step = int("".join(ch for ch in label if ch.isdigit()) or 0)
+        history.append(score(generator, step, label))
+    final = score(final_g, steps, "final")
+    history.append(final)
+
+    metrics_path = checkpoint_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metrics.update({k: final.get(k) for k in ("fid", "kid_mean", "kid_std", "num_generated", "num_real")})
+    metrics["step"] = steps
+    metrics["real_split"] = "train"
+    metrics["history"] = [
+        {k: h.get(k) for k in ("step", "label", "fid", "kid_mean", "l1", "ssim") if h.get(k) is not None}
+        for h in history
+    ]
+    metrics["evaluated_with"] = (
+        f"python -m training.evaluate {checkpoint_dir} --num_samples {num_samples}"
+        + (" --compare-init" if compare_init else "")
+        + "".join(f" --compare {label}=<weights>" for label in (compare or {}))
+    )
+    metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="FID/KID (and paired metrics) of a checkpoint directory")
+    parser.add_argument("checkpoint_dir", type=Path)
+    parser.add_argument("--data_dir", required=True)
+    parser.add_argument("--cache_dir", default=None)
+    parser.add_argument("--num_samples", type=int, default=1000, help="generated images for FID/KID")
+    parser.add_argument("--compare-init", action="store_true", help="also score the same architecture at initialisation")
+    parser.add_argument("--compare", action="append", default=[], metavar="LABEL=WEIGHTS",
+                        help="also score other generator weights (safetensors), e.g. step500=early.safetensors")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    compare = {}
+    for item in args.compare:
+        label, _, path = item.partition("=")
+        if not path or not Path(path).is_file():
+            parser.error(f"--compare wants LABEL=WEIGHTS with an existing file, got {item!r}")
+        compare[label] = Path(path)
+    metrics = evaluate(args.checkpoint_dir, args.data_dir, args.cache_dir, args.num_samples, args.compare_init,
+                       compare, args.device)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -106,6 +106,7 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
             "mixed_precision": _or(summary.get("mixed_precision"), NOT_RECORDED),
             "wall_time": _duration(summary.get("wall_time_seconds")),
             "command": _or(summary.get("command"), NOT_RECORDED),
+            "reproduce": summary.get("reproduce"),
         },
         config_yaml=_config_yaml(root, config),
         evaluation=_evaluation(family, metrics),
@@ -200,7 +201,8 @@ def _evaluation(family: str, metrics: dict) -> dict[str, Any]:
             ("Baseline L1: mean face", _number(metrics.get("baseline_l1"), "{:.4f}")),
         ]
     history = [
-        {"step": row.get("step"), "fid": _number(row.get("fid")), "kid_mean": _number(row.get("kid_mean"), "{:.4f}")}
+        {"step": row.get("step"), "label": row.get("label") or f"step {row.get('step')}", "fid": _number(row.get("fid")),
+         "kid_mean": _number(row.get("kid_mean"), "{:.4f}"), "l1": _number(row.get("l1"), "{:.4f}")}
         for row in metrics.get("history") or []
     ]
     return {
@@ -208,6 +210,8 @@ def _evaluation(family: str, metrics: dict) -> dict[str, Any]:
         "real_split": _or(metrics.get("real_split"), NOT_RECORDED),
         "rows": rows,
         "history": history,
+        "history_has_l1": any(row.get("l1") is not None for row in metrics.get("history") or []),
+        "evaluated_with": metrics.get("evaluated_with"),
     }
 
 

@@ -6,6 +6,7 @@
 #   bash scripts/train_bundled.sh DATA_DIR OUT_DIR SECONDS [CACHE_DIR]
 #   e.g. bash scripts/train_bundled.sh ../shared/data/london_faces runs/bundled 240
 #   MODELS="text2face-64" bash scripts/train_bundled.sh ...   (a subset)
+#   RESUME=1 bash scripts/train_bundled.sh ...                  (continue existing runs for SECONDS more)
 #
 # Each run trains until SIGTERM at SECONDS (the trainer checkpoints and exits 143), then the same
 # command with --resume_from_checkpoint latest --max_steps <reached step> writes the final outputs.
@@ -20,7 +21,9 @@ run() {
   local args=(training/train.py --config "training/configs/$name.yaml" --data_dir "$DATA" --cache_dir "$CACHE"
               --output_dir "$OUT/$name" --checkpointing_steps 500 --checkpoints_total_limit null
               --compute_metrics false --model_card false "$@")
-  timeout -s TERM "$SECONDS_BUDGET" "$PY" "${args[@]}" --max_steps 1000000 > "$OUT/$name.log" 2>&1
+  local resume=()
+  [ -n "${RESUME:-}" ] && resume=(--resume_from_checkpoint latest)
+  timeout -s TERM "$SECONDS_BUDGET" "$PY" "${args[@]}" --max_steps 1000000 "${resume[@]}" >> "$OUT/$name.log" 2>&1
   local reached
   reached=$(ls "$OUT/$name/checkpoints" | sed 's/checkpoint-//' | sort -n | tail -1)
   "$PY" "${args[@]}" --max_steps "$reached" --resume_from_checkpoint latest >> "$OUT/$name.log" 2>&1

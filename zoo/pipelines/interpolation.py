@@ -23,7 +23,7 @@ class GANInterpolationPipeline(ZooPipeline):
 
     Interpolating in ``z`` follows the prior (slerp keeps latents on the Gaussian shell); in ``w``
     (StyleGAN family) the path is through the disentangled style space and usually looks smoother.
-    The first and last frames are exactly the images of the two seeds.
+    The first and last frames are the images of the two seeds (up to float rounding between batch sizes).
     """
 
     def __init__(self, generator: torch.nn.Module):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 import torch
+from torch import nn
 
 #: Resolutions the convolutional families support (powers of two).
 SUPPORTED_RESOLUTIONS = (32, 64, 128, 256)
@@ -25,6 +26,28 @@ def check_resolution(resolution: int) -> int:
     if resolution not in SUPPORTED_RESOLUTIONS:
         raise ValueError(f"resolution must be one of {SUPPORTED_RESOLUTIONS}, got {resolution!r}")
     return resolution
+
+
+def check_positive(name: str, value: int) -> None:
+    """Constructor arguments arrive from config files; reject bools, floats and non-positive values early."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def channel_width(base_channels: int, depth: int, max_multiplier: int = 8) -> int:
+    """DCGAN/pix2pix widths: ``base_channels`` doubling per resolution step away from the image, capped."""
+    return base_channels * min(2**depth, max_multiplier)
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The DCGAN paper's N(0, 0.02) init (used by pix2pix and StackGAN too); BatchNorm scales at N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if getattr(module, "bias", None) is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
 
 
 class DiscriminatorOutput(NamedTuple):

@@ -17,30 +17,9 @@ from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
 from ..latents import truncate
-from .base import DiscriminatorOutput, NoiseGenerator, check_resolution
+from .base import DiscriminatorOutput, NoiseGenerator, channel_width, check_positive, check_resolution, dcgan_init
 
 CLASS_HEADS = ("projection", "ac")
-
-
-def _channels(base_channels: int, depth: int) -> int:
-    """Width at ``depth`` steps below the output resolution: doubles per step, capped at 8x base."""
-    return base_channels * min(2**depth, 8)
-
-
-def _check_positive(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _dcgan_init(module: nn.Module) -> None:
-    """The paper's N(0, 0.02) init; BatchNorm scales start at N(1, 0.02) so they are not all dead."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if getattr(module, "bias", None) is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
 
 
 class DCGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
@@ -56,8 +35,8 @@ class DCGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
     def __init__(self, resolution: int = 64, latent_dim: int = 128, base_channels: int = 64, num_classes: int = 0):
         super().__init__()
         check_resolution(resolution)
-        _check_positive("latent_dim", latent_dim)
-        _check_positive("base_channels", base_channels)
+        check_positive("latent_dim", latent_dim)
+        check_positive("base_channels", base_channels)
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
             raise ValueError(f"num_classes must be an int >= 0, got {num_classes!r}")
 
@@ -65,14 +44,14 @@ class DCGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
         in_features = latent_dim * (2 if num_classes > 0 else 1)
         num_upsamples = int(math.log2(resolution // 4))  # 4x4 -> R
 
-        width = _channels(base_channels, num_upsamples - 1)
+        width = channel_width(base_channels, num_upsamples - 1)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(in_features, width, kernel_size=4, stride=1, padding=0, bias=False),
             nn.BatchNorm2d(width),
             nn.ReLU(inplace=True),
         ]
         for depth in range(num_upsamples - 2, -1, -1):
-            next_width = _channels(base_channels, depth)
+            next_width = channel_width(base_channels, depth)
             layers += [
                 nn.ConvTranspose2d(width, next_width, kernel_size=4, stride=2, padding=1, bias=False),
                 nn.BatchNorm2d(next_width),
@@ -81,7 +60,7 @@ class DCGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
             width = next_width
         layers += [nn.ConvTranspose2d(width, 3, kernel_size=4, stride=2, padding=1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
-        self.apply(_dcgan_init)
+        self.apply(dcgan_init)
 
     @property
     def num_ws(self) -> int:
@@ -147,20 +126,20 @@ class DCGANDiscriminator(ModelMixin, ConfigMixin):
     ):
         super().__init__()
         check_resolution(resolution)
-        _check_positive("base_channels", base_channels)
+        check_positive("base_channels", base_channels)
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
             raise ValueError(f"num_classes must be an int >= 0, got {num_classes!r}")
         if class_head not in CLASS_HEADS:
             raise ValueError(f"class_head must be one of {CLASS_HEADS}, got {class_head!r}")
 
         num_downsamples = int(math.log2(resolution // 4))  # R -> 4x4
-        width = _channels(base_channels, 0)
+        width = channel_width(base_channels, 0)
         layers: list[nn.Module] = [
             nn.Conv2d(3, width, kernel_size=4, stride=2, padding=1),  # no BatchNorm follows, so keep the bias
             nn.LeakyReLU(0.2, inplace=True),
         ]
         for depth in range(1, num_downsamples):
-            next_width = _channels(base_channels, depth)
+            next_width = channel_width(base_channels, depth)
             # A bias before BatchNorm is cancelled by its mean subtraction; keep it only without BatchNorm.
             layers.append(nn.Conv2d(width, next_width, kernel_size=4, stride=2, padding=1, bias=spectral_norm))
             if not spectral_norm:
@@ -177,7 +156,7 @@ class DCGANDiscriminator(ModelMixin, ConfigMixin):
         elif num_classes > 0:
             self.class_classifier = nn.Linear(width * 4 * 4, num_classes)
 
-        self.apply(_dcgan_init)
+        self.apply(dcgan_init)
         if spectral_norm:
             self._apply_spectral_norm()
 

@@ -17,33 +17,12 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
-from .base import DiscriminatorOutput, NoiseGenerator, check_resolution
+from .base import DiscriminatorOutput, NoiseGenerator, channel_width, check_positive, check_resolution, dcgan_init
 
 #: How many of the innermost decoder blocks use dropout (the paper's recipe).
 NUM_DROPOUT_BLOCKS = 3
 #: Channel widths double per level up to this multiple of ``base_channels`` (512 for base 64).
 MAX_CHANNEL_MULTIPLIER = 8
-
-
-def _channels(base_channels: int, depth: int) -> int:
-    """Width at encoder level ``depth`` (0 = first, full-resolution-ish level)."""
-    return base_channels * min(2**depth, MAX_CHANNEL_MULTIPLIER)
-
-
-def _check_positive(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _pix2pix_init(module: nn.Module) -> None:
-    """The paper's N(0, 0.02) init; BatchNorm scales start at N(1, 0.02)."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
 
 
 def _down_block(in_ch: int, out_ch: int, norm: bool) -> nn.Sequential:
@@ -87,14 +66,14 @@ class UNetGenerator(ModelMixin, ConfigMixin):
     ):
         super().__init__()
         check_resolution(resolution)
-        _check_positive("in_channels", in_channels)
-        _check_positive("out_channels", out_channels)
-        _check_positive("base_channels", base_channels)
+        check_positive("in_channels", in_channels)
+        check_positive("out_channels", out_channels)
+        check_positive("base_channels", base_channels)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
 
         num_levels = int(math.log2(resolution))  # R -> 1x1
-        widths = [_channels(base_channels, depth) for depth in range(num_levels)]
+        widths = [channel_width(base_channels, depth, MAX_CHANNEL_MULTIPLIER) for depth in range(num_levels)]
 
         self.down_blocks = nn.ModuleList(
             _down_block(
@@ -114,7 +93,7 @@ class UNetGenerator(ModelMixin, ConfigMixin):
             nn.ConvTranspose2d(2 * widths[0], out_channels, kernel_size=4, stride=2, padding=1),
             nn.Tanh(),
         )
-        self.apply(_pix2pix_init)
+        self.apply(dcgan_init)
 
     def forward(self, sketch: torch.Tensor) -> torch.Tensor:
         resolution, channels = self.config.resolution, self.config.in_channels
@@ -153,9 +132,9 @@ class PatchGANDiscriminator(ModelMixin, ConfigMixin):
         spectral_norm: bool = False,
     ):
         super().__init__()
-        _check_positive("in_channels", in_channels)
-        _check_positive("base_channels", base_channels)
-        _check_positive("num_layers", num_layers)
+        check_positive("in_channels", in_channels)
+        check_positive("base_channels", base_channels)
+        check_positive("num_layers", num_layers)
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
             raise ValueError(f"num_classes must be an int >= 0, got {num_classes!r}")
         use_norm = not spectral_norm
@@ -166,7 +145,7 @@ class PatchGANDiscriminator(ModelMixin, ConfigMixin):
         ]
         width = base_channels
         for depth in range(1, num_layers + 1):
-            next_width = _channels(base_channels, depth)
+            next_width = channel_width(base_channels, depth, MAX_CHANNEL_MULTIPLIER)
             stride = 2 if depth < num_layers else 1  # the last feature layer keeps resolution (70x70 RF)
             layers.append(nn.Conv2d(width, next_width, kernel_size=4, stride=stride, padding=1, bias=not use_norm))
             if use_norm:
@@ -177,7 +156,7 @@ class PatchGANDiscriminator(ModelMixin, ConfigMixin):
         self.to_logits = nn.Conv2d(width, 1, kernel_size=4, stride=1, padding=1)
         self.class_classifier = nn.Linear(width, num_classes) if num_classes > 0 else None
 
-        self.apply(_pix2pix_init)
+        self.apply(dcgan_init)
         if spectral_norm:
             for module in list(self.modules()):
                 if isinstance(module, (nn.Conv2d, nn.Linear)):

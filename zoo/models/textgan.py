@@ -22,28 +22,12 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
-from .base import DiscriminatorOutput, check_resolution
+from .base import DiscriminatorOutput, check_positive, check_resolution, dcgan_init
 
 #: Width of the discriminator's compressed text embedding (StackGAN's N_d).
 DISCRIMINATOR_TEXT_DIM = 128
 #: Residual blocks in the stage-2 refiner.
 NUM_REFINE_RES_BLOCKS = 2
-
-
-def _check_positive(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _init_weights(module: nn.Module) -> None:
-    """N(0, 0.02) conv/linear weights and N(1, 0.02) BatchNorm scales, as in StackGAN/DCGAN."""
-    if isinstance(module, (nn.Conv2d, nn.Linear)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
 
 
 def kl_loss(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -118,7 +102,7 @@ class TextConditionalGenerator(ModelMixin, ConfigMixin):
             ("condition_dim", condition_dim),
             ("base_channels", base_channels),
         ):
-            _check_positive(name, value)
+            check_positive(name, value)
         if isinstance(refine_resolution, bool) or not isinstance(refine_resolution, int):
             raise ValueError(f"refine_resolution must be an int (0 = no refine stage), got {refine_resolution!r}")
         if refine_resolution != 0:
@@ -151,7 +135,7 @@ class TextConditionalGenerator(ModelMixin, ConfigMixin):
         self.refiner: Optional[_Refiner] = None
         if refine_resolution:
             self.refiner = _Refiner(resolution, refine_resolution, condition_dim, base_channels)
-        self.apply(_init_weights)
+        self.apply(dcgan_init)
 
     @property
     def output_resolution(self) -> int:
@@ -270,8 +254,8 @@ class TextMatchingDiscriminator(ModelMixin, ConfigMixin):
     def __init__(self, resolution: int = 64, text_embed_dim: int = 384, base_channels: int = 64):
         super().__init__()
         check_resolution(resolution)
-        _check_positive("text_embed_dim", text_embed_dim)
-        _check_positive("base_channels", base_channels)
+        check_positive("text_embed_dim", text_embed_dim)
+        check_positive("base_channels", base_channels)
 
         layers: list[nn.Module] = []
         width, size, depth = 3, resolution, 0
@@ -291,7 +275,7 @@ class TextMatchingDiscriminator(ModelMixin, ConfigMixin):
         )
         self.conditional_head = nn.Conv2d(width, 1, kernel_size=4)
         self.unconditional_head = nn.Conv2d(width, 1, kernel_size=4)
-        self.apply(_init_weights)
+        self.apply(dcgan_init)
 
     def forward(self, images: torch.Tensor, text_embeds: torch.Tensor) -> DiscriminatorOutput:
         resolution, dim = self.config.resolution, self.config.text_embed_dim

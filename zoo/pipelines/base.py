@@ -146,6 +146,11 @@ class ZooPipeline(DiffusionPipeline):
     _optional_components: list = []
     image_processor = VaeImageProcessor(do_resize=False, do_normalize=True)
 
+    def __init__(self, generator: torch.nn.Module):
+        # Every task is one generator; diffusers reads this signature to know the components.
+        super().__init__()
+        self.register_modules(generator=generator)
+
     @classmethod
     def from_pretrained(
         cls,

@@ -26,10 +26,6 @@ class GANInterpolationPipeline(ZooPipeline):
     The first and last frames are the images of the two seeds (up to float rounding between batch sizes).
     """
 
-    def __init__(self, generator: torch.nn.Module):
-        super().__init__()
-        self.register_modules(generator=generator)
-
     @torch.inference_mode()
     def __call__(
         self,

@@ -19,10 +19,6 @@ class GANSamplingPipeline(ZooPipeline):
         >>> images = pipe(batch_size=4, seed=0, truncation_psi=0.7).images  # doctest: +SKIP
     """
 
-    def __init__(self, generator: torch.nn.Module):
-        super().__init__()
-        self.register_modules(generator=generator)
-
     @torch.inference_mode()
     def __call__(
         self,

@@ -22,10 +22,6 @@ class Sketch2PhotoPipeline(ZooPipeline):
     exactly how the training sketches were made.
     """
 
-    def __init__(self, generator: torch.nn.Module):
-        super().__init__()
-        self.register_modules(generator=generator)
-
     @torch.inference_mode()
     def __call__(
         self,

@@ -18,10 +18,6 @@ class GANStyleMixingPipeline(ZooPipeline):
     expression, ``fine`` (64 px and up) colour and micro-texture.
     """
 
-    def __init__(self, generator: torch.nn.Module):
-        super().__init__()
-        self.register_modules(generator=generator)
-
     @torch.inference_mode()
     def __call__(
         self,

@@ -22,10 +22,6 @@ class Text2ImagePipeline(ZooPipeline):
     noise and its conditioning-augmentation sample, so results are reproducible per image.
     """
 
-    def __init__(self, generator: torch.nn.Module):
-        super().__init__()
-        self.register_modules(generator=generator)
-
     def encode_prompts(self, prompts: Sequence[str]) -> torch.Tensor:
         encoder = load_sentence_encoder(self.generator.config.text_encoder)
         return encoder.encode(list(prompts))

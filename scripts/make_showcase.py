@@ -1,0 +1,44 @@
+"""Render docs/images/showcase.png (the README picture) from the bundled models, with fixed seeds.
+
+    python scripts/make_showcase.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import PIL.Image
+from diffusers.utils import make_image_grid
+
+from zoo import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "ui" / "examples"
+COLS = 8
+SCALE = 2
+
+
+def main() -> None:
+    rows: list[list[PIL.Image.Image]] = []
+    for name in ("faces-dcgan-64", "faces-style-64"):
+        rows.append(registry.load_pipeline(name)(batch_size=COLS, seed=0, truncation_psi=0.8).images)
+    sketches = sorted(EXAMPLES.glob("*.png"))[: COLS // 2]
+    sketch_pipe = registry.load_pipeline("sketch2face-64")
+    pairs = []
+    for path in sketches:
+        sketch = PIL.Image.open(path).convert("RGB")
+        pairs += [sketch.resize((64, 64)), sketch_pipe(sketch).images[0].resize((64, 64))]
+    rows.append(pairs)
+    lines = (EXAMPLES / "prompts.txt").read_text().splitlines()
+    prompts = [line for line in lines if line.strip() and not line.startswith("#")][: COLS // 2]
+    text_pipe = registry.load_pipeline("text2face-64")
+    rows.append(text_pipe(prompts, num_images_per_prompt=2, seed=0).images)
+    cells = [image.resize((64 * SCALE, 64 * SCALE), PIL.Image.NEAREST) for row in rows for image in row[:COLS]]
+    out = ROOT / "docs" / "images" / "showcase.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    make_image_grid(cells, rows=len(rows), cols=COLS).save(out)
+    print(out)
+
+
+if __name__ == "__main__":
+    main()

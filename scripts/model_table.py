@@ -16,7 +16,7 @@ def _fmt(value, spec: str = "{:.1f}") -> str:
 
 
 def main() -> None:
-    print("| model | task | steps | hardware, wall time | FID (init -> step 500 -> final) | KID | held-out L1 (mean-face baseline) | size |")
+    print("| model | task | steps | hardware, wall time | FID: init -> (step 500 ->) final | KID | held-out L1 (mean-face baseline) | size |")
     print("|---|---|---|---|---|---|---|---|")
     for path in sorted(ROOT.glob("*/metrics.json")):
         folder = path.parent

@@ -345,14 +345,6 @@ def canvas(name: str, from_photo: Any = False):
     return lambda c: (c.m("pix2pix"), c.canvas(name), None, from_photo)
 
 
-#: An open bug (ui/app.py): values Gradio's own preprocessing cannot handle reach the user as a generic error.
-PREPROCESS_BUG = (
-    "gradio's preprocessing raises a plain exception for a wrong-typed value (a string or list for a gr.Number/"
-    "gr.Slider, a string for the Sketchpad's data model) or NaN for gr.Number(precision=0), before the handler's "
-    "checks run, so the user sees Gradio's generic 'has not enabled verbose error reporting' text; ui/app.py "
-    "should re-raise gradio.exceptions.ComponentProcessingError from Blocks.preprocess_data as "
-    "ui.common.user_error(<its message>) (e.g. by wrapping demo.preprocess_data)"
-)
 NUMBER = "number|numeric|whole|float|int|must be|valid"
 RANGE = "between|minimum|maximum|less than|greater than|limit"
 NOT_IMAGE = "not an image|could not read|damaged|cannot identify|image"
@@ -360,10 +352,9 @@ UNKNOWN_MODEL = "unknown model|not in the list of choices|choose one of"
 
 CASES: list[Case] = [
     # --- /generate_faces: model, seed, count, psi, class -----------------------------------------
-    Case("faces-seed-string", "/generate_faces", faces(seed="abc"), "error", NUMBER, bug=PREPROCESS_BUG),
-    Case("faces-seed-numeric-string", "/generate_faces", faces(seed="12"), "any", NUMBER, faces_of(2),
-         bug=PREPROCESS_BUG),
-    Case("faces-seed-nan", "/generate_faces", faces(seed=NAN), "error", NUMBER, bug=PREPROCESS_BUG),
+    Case("faces-seed-string", "/generate_faces", faces(seed="abc"), "error", NUMBER),
+    Case("faces-seed-numeric-string", "/generate_faces", faces(seed="12"), "any", NUMBER, faces_of(2)),
+    Case("faces-seed-nan", "/generate_faces", faces(seed=NAN), "error", NUMBER),
     Case("faces-seed-inf", "/generate_faces", faces(seed=INF), "error", NUMBER + "|" + RANGE),
     Case("faces-seed-neg-inf", "/generate_faces", faces(seed=-INF), "error", NUMBER + "|" + RANGE),
     Case("faces-seed-negative", "/generate_faces", faces(seed=-7), "error", RANGE),
@@ -371,9 +362,9 @@ CASES: list[Case] = [
     Case("faces-seed-huge", "/generate_faces", faces(seed=10**30), "error", RANGE),
     Case("faces-seed-max", "/generate_faces", faces(seed=MAX_SEED, count=1), "ok", check=faces_of(1)),
     Case("faces-seed-max-count-2", "/generate_faces", faces(seed=MAX_SEED, count=2), "any", RANGE, faces_of(2)),
-    Case("faces-seed-list", "/generate_faces", faces(seed=[1, 2]), "error", NUMBER, bug=PREPROCESS_BUG),
+    Case("faces-seed-list", "/generate_faces", faces(seed=[1, 2]), "error", NUMBER),
     Case("faces-seed-none", "/generate_faces", faces(seed=None), "error", NUMBER),
-    Case("faces-count-string", "/generate_faces", faces(count="five"), "error", NUMBER, bug=PREPROCESS_BUG),
+    Case("faces-count-string", "/generate_faces", faces(count="five"), "error", NUMBER),
     Case("faces-count-nan", "/generate_faces", faces(count=NAN), "error", NUMBER),
     Case("faces-count-zero", "/generate_faces", faces(count=0), "error", RANGE),
     Case("faces-count-negative", "/generate_faces", faces(count=-5), "error", RANGE),
@@ -382,7 +373,7 @@ CASES: list[Case] = [
     Case("faces-count-bool", "/generate_faces", faces(count=True), "any", NUMBER, faces_of(1)),
     Case("faces-psi-nan", "/generate_faces", faces(psi=NAN), "error", NUMBER + "|psi"),
     Case("faces-psi-inf", "/generate_faces", faces(psi=INF), "error", NUMBER + "|" + RANGE + "|psi"),
-    Case("faces-psi-string", "/generate_faces", faces(psi="lots"), "error", NUMBER + "|psi", bug=PREPROCESS_BUG),
+    Case("faces-psi-string", "/generate_faces", faces(psi="lots"), "error", NUMBER + "|psi"),
     Case("faces-psi-negative", "/generate_faces", faces(psi=-0.5), "error", RANGE),
     Case("faces-psi-zero", "/generate_faces", faces(psi=0.0), "ok", check=faces_of(2)),
     Case("faces-class-on-unconditional", "/generate_faces", faces(klass="class 1"), "ok", check=faces_of(2)),
@@ -431,7 +422,7 @@ CASES: list[Case] = [
     Case("sketch-canvas-garbage-dict", "/sketch_to_photo", lambda c: (c.m("pix2pix"), {"foo": 1}, None, False),
          "error", "empty|canvas|sketch"),
     Case("sketch-canvas-string", "/sketch_to_photo", lambda c: (c.m("pix2pix"), "not a canvas", None, False),
-         "error", "empty|canvas|sketch|image", bug=PREPROCESS_BUG),
+         "error", "empty|canvas|sketch|image"),
     Case("sketch-nothing", "/sketch_to_photo", lambda c: (c.m("pix2pix"), None, None, False), "error", "empty"),
     Case("sketch-upload-outside-path", "/sketch_to_photo",
          lambda c: (c.m("pix2pix"), None, {"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, False),
@@ -452,7 +443,7 @@ CASES: list[Case] = [
     Case("text-count-huge", "/text_to_image", text(count=10**6), "error", RANGE),
     Case("text-count-nan", "/text_to_image", text(count=NAN), "error", NUMBER),
     Case("text-count-max", "/text_to_image", text(count=MAX_TEXT_IMAGES), "ok", check=gallery_of(MAX_TEXT_IMAGES)),
-    Case("text-seed-string", "/text_to_image", text(seed="seed"), "error", NUMBER, bug=PREPROCESS_BUG),
+    Case("text-seed-string", "/text_to_image", text(seed="seed"), "error", NUMBER),
     Case("text-seed-negative", "/text_to_image", text(seed=-1), "error", RANGE),
     Case("text-seed-inf", "/text_to_image", text(seed=INF), "error", NUMBER + "|" + RANGE),
     Case("text-model-unknown", "/text_to_image", text(model="nobody/nothing"), "error", UNKNOWN_MODEL),
@@ -460,11 +451,11 @@ CASES: list[Case] = [
     # --- /interpolate: model, seed A, seed B, frames, method, space, psi, class ---------------------
     Case("interp-frames-huge", "/interpolate", interp(frames=10**6), "error", RANGE),
     Case("interp-frames-nan", "/interpolate", interp(frames=NAN), "error", NUMBER),
-    Case("interp-frames-string", "/interpolate", interp(frames="many"), "error", NUMBER, bug=PREPROCESS_BUG),
+    Case("interp-frames-string", "/interpolate", interp(frames="many"), "error", NUMBER),
     Case("interp-frames-one", "/interpolate", interp(frames=1), "error", RANGE),
     Case("interp-frames-max", "/interpolate", interp(frames=MAX_FRAMES), "ok", check=frames_of(MAX_FRAMES)),
     Case("interp-same-seeds", "/interpolate", interp(a=5, b=5), "ok", check=frames_of(3)),
-    Case("interp-seed-nan", "/interpolate", interp(a=NAN), "error", NUMBER, bug=PREPROCESS_BUG),
+    Case("interp-seed-nan", "/interpolate", interp(a=NAN), "error", NUMBER),
     Case("interp-seed-huge", "/interpolate", interp(b=2**40), "error", RANGE),
     Case("interp-method-unknown", "/interpolate", interp(method="cubic"), "error", "method|choices"),
     Case("interp-method-none", "/interpolate", interp(method=None), "error", "method|choices"),
@@ -475,7 +466,7 @@ CASES: list[Case] = [
     # --- /style_mix: model, seed A, seed B, range, psi, class ---------------------------------------
     Case("mix-range-unknown", "/style_mix", mix(style="all"), "error", "style range|choices"),
     Case("mix-range-none", "/style_mix", mix(style=None), "error", "style range|choices"),
-    Case("mix-seed-string", "/style_mix", mix(a="one"), "error", NUMBER, bug=PREPROCESS_BUG),
+    Case("mix-seed-string", "/style_mix", mix(a="one"), "error", NUMBER),
     Case("mix-seed-inf", "/style_mix", mix(b=-INF), "error", NUMBER + "|" + RANGE),
     Case("mix-psi-nan", "/style_mix", mix(psi=NAN), "error", NUMBER + "|psi"),
     Case("mix-not-stylegan", "/style_mix", mix(model="dcgan"), "error", "StyleGAN"),

@@ -10,7 +10,6 @@
   full or read-only filesystem) must stop the run with exit code 2 and a clear message *before*
   any training step, not with a traceback after minutes of data decoding or training.
 
-Tests marked ``xfail(strict=True)`` are open bugs; the reason says what to change.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from pathlib import Path
 import pytest
 from safetensors import safe_open
 
-from training.checkpointing import list_checkpoints
+from training.checkpointing import list_checkpoints, partial_path, resolve_resume
 from training.config import build_config
 from training.loop import Trainer
 from training.synthetic import make_imagefolder
@@ -44,19 +43,6 @@ INTERVAL = 2  # checkpointing_steps
 MAX_STEPS = 600  # a tiny step takes ~10-20 ms with a checkpoint every 2 steps: ~10 s of training
 KILL_SEED = 20240611
 PROGRESS = re.compile(r"(\d+)/(\d+) \[")
-
-HALF_WRITTEN_BUG = (
-    "training/loop.py save_checkpoint writes accelerate's save_state straight into checkpoints/checkpoint-<step>, "
-    "and training/checkpointing.py resolve_resume('latest') takes the newest folder whatever it holds, so a kill "
-    "during a save makes every later resume crash (FileNotFoundError / SafetensorError / 'Number of custom "
-    "checkpoints ... does not match'); save into a temporary name the pattern does not match and os.replace() it "
-    "into place when save_state returns, and make 'latest' skip folders missing any of the expected files"
-)
-OUTPUT_DIR_BUG = (
-    "Trainer.setup creates output_dir with a bare mkdir, so an uncreatable or unwritable output dir ends in an "
-    "OSError traceback with exit code 1; training/train.py (or config validation) should create it and write a "
-    "probe file first, and turn the OSError into a ConfigError ('output_dir ... is not writable: ...', exit 2)"
-)
 
 
 def env() -> dict[str, str]:
@@ -137,13 +123,11 @@ def test_sigkill_at_a_seeded_random_step_then_resume_finishes(folder, cache, tmp
     reached = max(last_step(first_log), found[-1][0])
     assert reached >= target and reached < MAX_STEPS
     newest_complete = is_complete(found[-1][1])
+    assert newest_complete, f"the kill left a half-written {found[-1][1].name} under its final name"
 
     resumed = subprocess.run(train_cmd(folder, cache, out, "--resume_from_checkpoint", "latest"), cwd=ROOT,
                              env=env(), capture_output=True, text=True, timeout=240)
     output = resumed.stdout + resumed.stderr
-    if resumed.returncode != 0 and not newest_complete:
-        pytest.xfail(f"the kill at step {reached} landed during a checkpoint save; resuming from the half-written "
-                     f"{found[-1][1].name} fails (see test_resume_skips_a_half_written_checkpoint)")
     assert resumed.returncode == 0, output[-3000:]
     match = re.search(r"resumed from (\S+) at step (\d+)", output)
     assert match, output[-3000:]
@@ -191,7 +175,6 @@ def finished_run(folder, cache, tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=HALF_WRITTEN_BUG)
 @pytest.mark.parametrize("damage", [_empty, _truncated_weights, _no_progress_or_rng],
                          ids=["empty-folder", "truncated-weights", "missing-progress-and-rng"])
 def test_resume_skips_a_half_written_checkpoint(finished_run, folder, cache, tmp_path, damage):
@@ -208,6 +191,30 @@ def test_resume_skips_a_half_written_checkpoint(finished_run, folder, cache, tmp
     assert trainer.run() == 0
     assert trainer.resumed_from == out / "checkpoints" / "checkpoint-4"
     assert trainer.progress.step == 8
+
+
+def test_explicit_resume_from_a_half_written_checkpoint_names_what_is_missing(finished_run, tmp_path):
+    half = tmp_path / "checkpoint-4"
+    shutil.copytree(finished_run / "checkpoints" / "checkpoint-4", half)
+    (half / "optimizer_1.bin").unlink()
+    with pytest.raises(ValueError, match=r"not a complete checkpoint: optimizer_1\.bin is missing"):
+        resolve_resume(tmp_path, str(half))
+
+
+def test_resume_removes_partial_saves_and_never_lists_them(finished_run, folder, cache, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(finished_run, out)
+    leftover = partial_path(out, 6)
+    shutil.copytree(out / "checkpoints" / "checkpoint-4", leftover)
+    assert [step for step, _ in list_checkpoints(out)] == [2, 4]
+    cfg = build_config({"data_dir": str(folder), "cache_dir": str(cache), "output_dir": str(out), "tiny": True},
+                       {"compute_metrics": False, "max_steps": 6, "resume_from_checkpoint": "latest"})
+    trainer = Trainer(cfg, command="pytest")
+    assert trainer.run() == 0
+    assert trainer.resumed_from == out / "checkpoints" / "checkpoint-4"
+    assert not leftover.exists()
+    assert [step for step, _ in list_checkpoints(out)] == [2, 4, 6]
+    assert is_complete(out / "checkpoints" / "checkpoint-6")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -246,7 +253,6 @@ def uncreatable_output_dir(tmp_path: Path) -> Path:
     return Path("/proc") / f"gan_zoo_no_space_{os.getpid()}" / "run"
 
 
-@pytest.mark.xfail(strict=True, reason=OUTPUT_DIR_BUG)
 @pytest.mark.parametrize("make_dir", [read_only_output_dir, uncreatable_output_dir], ids=["read-only", "cannot-create"])
 def test_unwritable_output_dir_exits_2_before_training(folder, cache, tmp_path, make_dir):
     out = make_dir(tmp_path)

@@ -47,7 +47,7 @@ def test_two_process_cpu_run_writes_one_set_of_files(folder, tmp_path):
     assert proc.stdout.count("[train] done") == 1  # only the main process reports (and writes)
     checkpoint = {
         "model.safetensors", "model_1.safetensors", "model_2.safetensors", "optimizer.bin", "optimizer_1.bin",
-        "custom_checkpoint_0.pkl", "random_states_0.pkl", "random_states_1.pkl",
+        "custom_checkpoint_0.pkl", "random_states_0.pkl", "random_states_1.pkl", "checkpoint_manifest.json",
     }
     expected = {
         "model_index.json", "generator/config.json", "generator/diffusion_pytorch_model.safetensors",

@@ -35,7 +35,10 @@ from training.batches import make_batch
 from training.checkpointing import (
     TrainingProgress,
     checkpoint_path,
+    finalize_checkpoint,
+    partial_path,
     prune_checkpoints,
+    remove_partials,
     resolve_resume,
 )
 from training.config import TrainConfig
@@ -47,6 +50,7 @@ from training.losses import lazy_r1_weight
 from training.outputs import (
     command_line,
     empty_metrics,
+    ensure_writable_dir,
     hardware_string,
     write_metrics,
     write_summary,
@@ -142,6 +146,7 @@ class Trainer:
         self.data = data  # normally loaded in setup(); benchmarks pass synthetic data
         self.command = command or command_line()
         self.out = Path(cfg.output_dir)
+        ensure_writable_dir(self.out)  # before minutes of data decoding and training, not after
         self.family: Family = get_family(cfg.family)
         self.family.check_config(cfg)
         self.accelerator = Accelerator(
@@ -164,8 +169,6 @@ class Trainer:
     # --- setup ------------------------------------------------------------------------------
     def setup(self) -> None:
         cfg, acc = self.cfg, self.accelerator
-        if self.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
         if self.data is None:
             with acc.main_process_first():  # the main process decodes; the others then read its cache
                 self.data = load_data(cfg, log=self.log)
@@ -193,7 +196,11 @@ class Trainer:
         self.fixed = self.family.fixed_inputs(self.G_raw, self.data, cfg.num_sample_images)
         self.samples_dir = self.out / "samples"
 
-        resume = self.resumed_from = resolve_resume(self.out, cfg.resume_from_checkpoint)
+        if self.is_main:
+            for path in remove_partials(self.out):
+                self.log(f"removed {path}, left by a save that did not finish")
+        acc.wait_for_everyone()
+        resume = self.resumed_from = resolve_resume(self.out, cfg.resume_from_checkpoint, log=self.log)
         if cfg.resume_from_checkpoint and resume is None:
             self.log(f"no checkpoint in {self.out / 'checkpoints'} to resume from; starting from step 0")
         if resume is not None:
@@ -277,13 +284,19 @@ class Trainer:
         return self._wall_at_resume + (time.monotonic() - self._session_start)
 
     def save_checkpoint(self, step: int) -> Path:
-        """All processes call this (accelerate writes per-process RNG files); main prunes old ones first."""
-        path = checkpoint_path(self.out, step)
+        """All processes call this (accelerate writes per-process RNG files).
+
+        Saved under a temporary name and renamed when every process is done, so a kill mid-save
+        never leaves a ``checkpoint-<step>`` that resume would pick; old ones are pruned only after.
+        """
+        path, partial = checkpoint_path(self.out, step), partial_path(self.out, step)
         self.progress.wall_time_seconds = self.wall_time()
-        if self.is_main and self.cfg.checkpoints_total_limit is not None:
-            prune_checkpoints(self.out, self.cfg.checkpoints_total_limit - 1)
         self.accelerator.wait_for_everyone()
-        self.accelerator.save_state(str(path))
+        self.accelerator.save_state(str(partial))
+        self.accelerator.wait_for_everyone()
+        if self.is_main:
+            finalize_checkpoint(partial, path)
+            prune_checkpoints(self.out, self.cfg.checkpoints_total_limit)
         self.accelerator.wait_for_everyone()
         return path
 

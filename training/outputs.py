@@ -12,9 +12,25 @@ from typing import Any, Optional, Sequence
 
 import torch
 
-from training.config import TrainConfig, resolved_dict, save_config
+from training.config import ConfigError, TrainConfig, resolved_dict, save_config
 
 METRIC_KEYS = ("fid", "kid_mean", "kid_std", "num_generated", "num_real")
+
+
+def ensure_writable_dir(output_dir: Path) -> None:
+    """Create ``output_dir`` and prove a file can be written there, or raise :class:`ConfigError`.
+
+    A read-only or full disk would otherwise surface as a traceback at the first checkpoint,
+    after the data was decoded and minutes were spent training. Every process probes with its
+    own file name, so a distributed launch needs no coordination here.
+    """
+    probe = Path(output_dir) / f".write-probe-{os.getpid()}"
+    try:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"\0" * 4096)
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"output_dir {str(output_dir)!r} is not writable: {err.strerror or err}") from err
 
 
 def cpu_model() -> str:

@@ -13,7 +13,7 @@ import gradio as gr
 
 from ui import faces, interpolation, sketch, text
 from ui import models as models_tab
-from ui.common import DEVICE, Catalog, build_catalog
+from ui.common import DEVICE, Catalog, build_catalog, readable_input_errors
 
 TITLE = "GAN Zoo"
 #: CPU Spaces have 2 cores: more concurrent generations would only slow each other down.
@@ -65,7 +65,7 @@ def build_demo(
                 models_tab.build(catalog)
         gr.Markdown(f"<small>Running on **{DEVICE}** · models load once and stay in memory.</small>")
     demo.queue(default_concurrency_limit=concurrency_limit)
-    return demo
+    return readable_input_errors(demo)
 
 
 def launch_options(**overrides: Any) -> dict[str, Any]:

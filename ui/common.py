@@ -14,6 +14,7 @@ import json
 import math
 import os
 import random
+import re
 import tempfile
 import threading
 import time
@@ -379,6 +380,56 @@ def checked_upload(component: ImageComponent, what: str = "upload") -> ImageComp
 
     component.preprocess = preprocess  # type: ignore[method-assign]
     return component
+
+
+_FAILED_INDEX = re.compile(r"component at index (\d+)")
+
+
+def _input_name(block: Any, index: int) -> str:
+    return str(getattr(block, "label", None) or f"input {index + 1}")
+
+
+def _why_unreadable(block: Any, index: int, value: Any, cause: Optional[BaseException]) -> str:
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    if isinstance(block, (gr.Number, gr.Slider)):
+        return f"{_input_name(block, index)} must be a finite number, got {shown}"
+    return f"{_input_name(block, index)} could not be read ({type(cause).__name__ if cause else 'bad value'}): {shown}"
+
+
+def readable_input_errors(demo: gr.Blocks) -> gr.Blocks:
+    """Turn Gradio's own input-decoding failures into messages naming the input and the bad value.
+
+    A wrong-typed value from an API client (a string for a number, NaN for a whole number, a
+    string for the sketchpad) fails inside ``Blocks.preprocess_data`` before any handler check
+    runs, and Gradio shows only "has not enabled verbose error reporting". Wrapping this instance's
+    method keeps Gradio's processing and changes only what the user is told.
+    """
+    import pydantic
+    from gradio.exceptions import ComponentProcessingError
+
+    original = demo.preprocess_data
+
+    async def preprocess_data(block_fn: Any, inputs: list[Any], state: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await original(block_fn, inputs, state, *args, **kwargs)
+        except gr.Error:
+            raise
+        except ComponentProcessingError as err:
+            match = _FAILED_INDEX.search(str(err))
+            if match is None or int(match.group(1)) >= len(block_fn.inputs):
+                raise user_error(f"An input could not be read: {err.__cause__ or err}") from err
+            index = int(match.group(1))
+            value = inputs[index] if index < len(inputs) else None
+            raise user_error(_why_unreadable(block_fn.inputs[index], index, value, err.__cause__)) from err
+        except pydantic.ValidationError as err:  # a data model (image editor, file) refused the payload
+            for index, block in enumerate(block_fn.inputs):
+                model = getattr(block, "data_model", None)
+                if model is not None and getattr(model, "__name__", None) == err.title and index < len(inputs):
+                    raise user_error(_why_unreadable(block, index, inputs[index], err)) from err
+            raise user_error(f"An input could not be read: {err.errors()[0].get('msg', err)}") from err
+
+    demo.preprocess_data = preprocess_data  # type: ignore[method-assign]
+    return demo
 
 
 # --- display helpers -----------------------------------------------------------------------------

@@ -1,0 +1,83 @@
+"""Smoke runs of the benchmark scripts, so the commands quoted in the README keep working.
+
+Timings are not checked (they depend on the machine); what is checked is that each script runs
+with the smallest settings, prints its table or JSON with every row it promises, that times are
+positive and finite, and that the load test counts no failures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from training.synthetic import make_imagefolder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bench(*args: str, timeout: int = 240) -> str:
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def last_json(stdout: str) -> dict:
+    return json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
+
+
+def positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return make_imagefolder(tmp_path_factory.mktemp("bench_data"), num_images=8, size=36)
+
+
+def test_train_speed_reports_images_per_second():
+    result = last_json(run_bench("bench/train_speed.py", "--steps", "1", "--warmup", "0", "--batch_size", "4",
+                                 "--num_images", "8", "--json"))
+    assert result["family"] == "dcgan" and result["resolution"] == 64 and result["batch_size"] == 4
+    assert positive(result["images_per_sec"]) and positive(result["seconds"])
+
+
+def test_compare_train_speed_times_both_loops_and_the_ablations(folder):
+    result = last_json(run_bench("bench/compare_train_speed.py", "--data_dir", str(folder), "--steps", "1",
+                                 "--rounds", "1", "--batch_size", "4", "--ablate", "--json"))
+    loops = result["results"]
+    assert set(loops) >= {"ours (training/loop.py)", "reference (classic loop)"}
+    assert len(loops) == 5  # ours, the reference and three ablations
+    assert loops["reference (classic loop)"]["vs_reference"] == 1.0
+    for timing in loops.values():
+        assert len(timing["images_per_sec"]) == 1 and positive(timing["overall"]) and positive(timing["vs_reference"])
+
+
+def test_sample_speed_prints_a_row_per_family_and_the_ddpm_ratio():
+    out = run_bench("bench/sample_speed.py", "--tiny", "--batch-sizes", "1", "--warmup", "0", "--repeats", "1",
+                    "--ddpm-timed-steps", "1")
+    rows = [line.split("|")[1:-1] for line in out.splitlines() if re.match(r"\| \S+.* \| \d+ \|", line)]
+    families = {cells[1].strip() for cells in rows}
+    assert families == {"dcgan", "stylegan", "pix2pix", "textgan", "ddpm"}, out
+    for cells in rows:
+        assert positive(float(cells[4].replace(",", ""))), cells  # ms/image
+        if cells[1].strip() != "ddpm":
+            assert positive(float(cells[6].strip().rstrip("x").replace(",", ""))), cells  # DDPM / this
+
+
+def test_load_test_answers_every_request():
+    out = run_bench("bench/load_test.py", "--tiny", "--clients", "1", "2", "--requests", "2")
+    rows = [line.split() for line in out.splitlines() if line.startswith("/")]
+    assert [(r[0], r[1]) for r in rows] == [("/generate_faces", "1"), ("/generate_faces", "2"),
+                                            ("/sketch_to_photo", "1"), ("/sketch_to_photo", "2")], out
+    for endpoint, clients, requests, failed, p50, p95, worst, rate in rows:
+        assert (requests, failed) == ("2", "0"), out
+        assert 0 < float(p50) <= float(p95) <= float(worst) and positive(float(rate))

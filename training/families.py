@@ -159,6 +159,26 @@ class _NoiseFamily(Family):
     def task(self, data: TrainData) -> str:
         return "class-conditional-image-generation" if data.num_classes else "unconditional-image-generation"
 
+    def discriminator_options(self, cfg: TrainConfig) -> dict[str, Any]:
+        """Config keys the family's discriminator takes beyond resolution, width and classes."""
+        return {}
+
+    def build_generator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
+        generator_class, _ = self.model_classes()
+        extra = _check_kwargs(generator_class, cfg.generator_kwargs, self.reserved_g, "generator_kwargs")
+        return generator_class(
+            resolution=cfg.resolution, latent_dim=self.latent_dim(cfg), base_channels=cfg.base_channels,
+            num_classes=data.num_classes, **extra,
+        )
+
+    def build_discriminator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
+        _, discriminator_class = self.model_classes()
+        extra = _check_kwargs(discriminator_class, cfg.discriminator_kwargs, self.reserved_d, "discriminator_kwargs")
+        return discriminator_class(
+            resolution=cfg.resolution, base_channels=cfg.d_channels, num_classes=data.num_classes,
+            **self.discriminator_options(cfg), **extra,
+        )
+
     def _fakes_for_d(self, ctx: StepContext, batch: Batch) -> torch.Tensor:
         z = ctx.noise(batch.images.shape[0], ctx.G_raw.config.latent_dim)
         with torch.no_grad():
@@ -244,23 +264,8 @@ class DCGANFamily(_NoiseFamily):
 
         return DCGANGenerator, DCGANDiscriminator
 
-    def build_generator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
-        from zoo.models.dcgan import DCGANGenerator
-
-        extra = _check_kwargs(DCGANGenerator, cfg.generator_kwargs, self.reserved_g, "generator_kwargs")
-        return DCGANGenerator(
-            resolution=cfg.resolution, latent_dim=self.latent_dim(cfg), base_channels=cfg.base_channels,
-            num_classes=data.num_classes, **extra,
-        )
-
-    def build_discriminator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
-        from zoo.models.dcgan import DCGANDiscriminator
-
-        extra = _check_kwargs(DCGANDiscriminator, cfg.discriminator_kwargs, self.reserved_d, "discriminator_kwargs")
-        return DCGANDiscriminator(
-            resolution=cfg.resolution, base_channels=cfg.d_channels, num_classes=data.num_classes,
-            class_head=cfg.class_head, spectral_norm=cfg.spectral_norm, **extra,
-        )
+    def discriminator_options(self, cfg: TrainConfig) -> dict[str, Any]:
+        return {"class_head": cfg.class_head, "spectral_norm": cfg.spectral_norm}
 
 
 class StyleGANFamily(_NoiseFamily):
@@ -273,21 +278,6 @@ class StyleGANFamily(_NoiseFamily):
         from zoo.models.stylegan import StyleGANDiscriminator, StyleGANGenerator
 
         return StyleGANGenerator, StyleGANDiscriminator
-
-    def build_generator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
-        from zoo.models.stylegan import StyleGANGenerator
-
-        extra = _check_kwargs(StyleGANGenerator, cfg.generator_kwargs, self.reserved_g, "generator_kwargs")
-        return StyleGANGenerator(
-            resolution=cfg.resolution, latent_dim=self.latent_dim(cfg), base_channels=cfg.base_channels,
-            num_classes=data.num_classes, **extra,
-        )
-
-    def build_discriminator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
-        from zoo.models.stylegan import StyleGANDiscriminator
-
-        extra = _check_kwargs(StyleGANDiscriminator, cfg.discriminator_kwargs, self.reserved_d, "discriminator_kwargs")
-        return StyleGANDiscriminator(resolution=cfg.resolution, base_channels=cfg.d_channels, num_classes=data.num_classes, **extra)
 
     def _fakes_for_d(self, ctx: StepContext, batch: Batch) -> torch.Tensor:
         """Map and synthesise separately so this step's w also updates the truncation centre ``w_avg``."""

@@ -12,7 +12,7 @@ from torch import nn
 from zoo.latents import layers_for_range, style_mix
 from zoo.models.base import DiscriminatorOutput, NoiseGenerator
 from zoo.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from zoo.models.stylegan import StyleGANDiscriminator, StyleGANGenerator
+from zoo.models.stylegan import ModulatedConv2d, StyleGANDiscriminator, StyleGANGenerator
 
 RESOLUTIONS = (32, 64, 128, 256)
 LATENT = 16
@@ -415,6 +415,27 @@ def test_noise_is_constant_in_eval_and_random_in_training():
     other = style_g()
     assert torch.equal(other.blocks[1].conv0.noise_const, g.blocks[1].conv0.noise_const)
     assert not torch.equal(g.blocks[1].conv0.noise_const, g.blocks[1].conv1.noise_const)
+
+
+@pytest.mark.parametrize("demodulate,kernel", [(True, 3), (False, 1)], ids=["synthesis-3x3", "to-rgb-1x1"])
+def test_modulated_conv_training_and_eval_forms_agree(demodulate, kernel):
+    """Training uses the unfused form (fast backward on CPU), eval the fused grouped conv: same maths."""
+    torch.manual_seed(0)
+    conv = ModulatedConv2d(8, 6, kernel, w_dim=16, demodulate=demodulate)
+    x, w = torch.randn(3, 8, 10, 10), torch.randn(3, 16)
+    outputs, grads = [], []
+    for training in (True, False):
+        conv.train(training)
+        conv.zero_grad()
+        out = conv(x, w)
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        outputs.append(out.detach())
+        grads.append([p.grad.clone() for p in conv.parameters()])
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-4, atol=1e-5)
+    for unfused, fused in zip(*grads):
+        torch.testing.assert_close(unfused, fused, rtol=1e-4, atol=1e-5)
+    # The samples differ per style: a batch is not one shared weight.
+    assert not torch.allclose(outputs[1][0], outputs[1][1])
 
 
 def test_style_mixing_ranges_change_the_image():

@@ -111,6 +111,13 @@ class ModulatedConv2d(nn.Module):
 
     Demodulation rescales each output channel to unit expected variance, which replaces AdaIN's
     instance norm without the "water droplet" artefacts StyleGAN2 traced to it.
+
+    Two equivalent ways to compute it (as in StyleGAN2's ``fused_modconv``): *fused* builds one
+    weight per sample and runs a grouped conv; *unfused* scales the activations by the style, runs
+    one shared conv and scales the output by the demodulation coefficients. In training mode the
+    unfused form is used, because the grouped conv's backward pass is slow on CPU (the whole
+    faces-style-64 training step ran 2.1x faster on 2 cores; see the README's Performance section).
+    In eval mode the fused form is used, so sampled images do not depend on the batch size.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, w_dim: int, demodulate: bool = True):
@@ -122,8 +129,13 @@ class ModulatedConv2d(nn.Module):
         self.padding = kernel_size // 2
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        batch, in_channels, height, width = x.shape
         styles = self.affine(w) * self.weight_gain  # [B, in]
+        if self.training:
+            return self._unfused(x, styles)
+        return self._fused(x, styles)
+
+    def _fused(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        batch, in_channels, height, width = x.shape
         weight = self.weight.unsqueeze(0) * styles[:, None, :, None, None]  # [B, out, in, k, k]
         if self.demodulate:
             weight = weight * torch.rsqrt(weight.square().sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
@@ -136,6 +148,14 @@ class ModulatedConv2d(nn.Module):
             groups=batch,
         )
         return out.reshape(batch, out_channels, height, width)
+
+    def _unfused(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        out = F.conv2d(x * styles[:, :, None, None].to(x.dtype), self.weight.to(x.dtype), padding=self.padding)
+        if self.demodulate:
+            # sum over (in, k, k) of (W[o,i] * s[i])^2 = sum_i s[i]^2 * sum_kk W[o,i]^2
+            coefficients = torch.rsqrt(styles.square() @ self.weight.square().sum(dim=(2, 3)).t() + 1e-8)
+            out = out * coefficients[:, :, None, None].to(out.dtype)
+        return out
 
 
 class SynthesisLayer(nn.Module):

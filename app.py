@@ -2,20 +2,33 @@
 
     python app.py [--model org/name ...] [--port 7860] [--share]
 
-Extra models may also come from ``GAN_ZOO_MODELS=org/a,org/b``. Works offline with whatever
-models are bundled; unreachable Hub models are listed with the reason they cannot be used.
+Extra models may also come from ``GAN_ZOO_MODELS=org/a,org/b`` or from ``models.txt`` next to
+this file (one repo id per line; ``scripts/space_export.py`` writes it for a Space). Works offline
+with whatever models are bundled; unreachable Hub models are listed with the reason they cannot be
+used.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 # Before gradio is imported: it reads these at import time. No telemetry, no phoning home.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from ui import build_demo, launch_options  # noqa: E402
+
+MODELS_FILE = Path(__file__).with_name("models.txt")
+
+
+def listed_models(path: Path = MODELS_FILE) -> list[str]:
+    """Model ids from ``models.txt`` (blank lines and ``#`` comments ignored); none if it is absent."""
+    if not path.is_file():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    demo = build_demo(models=args.model)
+    demo = build_demo(models=listed_models() + args.model)
     demo.launch(**launch_options(server_name=args.host, server_port=args.port, share=args.share))
 
 

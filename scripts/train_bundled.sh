@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Train the four bundled London-faces models side by side on one machine for a fixed wall-clock
 # budget, then finish each run (pictures, pipeline directory) and store the weights in fp16.
-# This is exactly how zoo/pretrained/* were made (on one H100; see each model card).
+# This is exactly how zoo/pretrained/* were made: faces-dcgan-64 and sketch2face-64 on one H100,
+# faces-style-64 and text2face-64 on a 2-core CPU (each model card gives its command and budget).
 #
 #   bash scripts/train_bundled.sh DATA_DIR OUT_DIR SECONDS [CACHE_DIR]
 #   e.g. bash scripts/train_bundled.sh ../shared/data/london_faces runs/bundled 240

@@ -115,8 +115,8 @@ class ModulatedConv2d(nn.Module):
     Two equivalent ways to compute it (as in StyleGAN2's ``fused_modconv``): *fused* builds one
     weight per sample and runs a grouped conv; *unfused* scales the activations by the style, runs
     one shared conv and scales the output by the demodulation coefficients. In training mode the
-    unfused form is used, because the grouped conv's backward pass is slow on CPU (the whole
-    faces-style-64 training step ran 2.1x faster on 2 cores; see the README's Performance section).
+    unfused form is used, because the grouped conv's backward pass is slow on CPU (a whole
+    64 -> 256-channel StyleGAN training step ran 2.1x faster on 2 cores; README, Performance).
     In eval mode the fused form is used, so sampled images do not depend on the batch size.
     """
 

@@ -28,7 +28,8 @@ from huggingface_hub import SpaceCard, SpaceCardData  # noqa: E402
 #: The files a pipeline reads; preloading only these keeps pickles and training state off the Space.
 PRELOAD_FILES = "model_index.json,*/config.json,*/*.safetensors"
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyi", ".pytest_cache")
+#: Build and cache files that never go to a Space (Gradio writes .pyi stubs next to component modules).
+NOT_SHIPPED = ("__pycache__", "*.pyc", "*.pyi", ".pytest_cache")
 
 BODY = """# {title}
 
@@ -76,9 +77,9 @@ def export(out: Path, models: list[str], bundled: bool = True, force: bool = Fal
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "app.py", out / "app.py")
-    shutil.copytree(ROOT / "ui", out / "ui", ignore=IGNORED)
-    zoo_ignore = IGNORED if bundled else shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyi", "pretrained")
-    shutil.copytree(ROOT / "zoo", out / "zoo", ignore=zoo_ignore)
+    shutil.copytree(ROOT / "ui", out / "ui", ignore=shutil.ignore_patterns(*NOT_SHIPPED))
+    zoo_skipped = NOT_SHIPPED if bundled else (*NOT_SHIPPED, "pretrained")
+    shutil.copytree(ROOT / "zoo", out / "zoo", ignore=shutil.ignore_patterns(*zoo_skipped))
     (out / "requirements.txt").write_text(space_requirements((ROOT / "requirements.txt").read_text()))
     space_card(models).save(out / "README.md")
     if models:

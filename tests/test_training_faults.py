@@ -9,7 +9,6 @@
 * An output dir that cannot be created or written (read-only, a path under a regular file, a
   full or read-only filesystem) must stop the run with exit code 2 and a clear message *before*
   any training step, not with a traceback after minutes of data decoding or training.
-
 """
 
 from __future__ import annotations

@@ -390,7 +390,9 @@ def _input_name(block: Any, index: int) -> str:
 
 
 def _why_unreadable(block: Any, index: int, value: Any, cause: Optional[BaseException]) -> str:
-    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
     if isinstance(block, (gr.Number, gr.Slider)):
         return f"{_input_name(block, index)} must be a finite number, got {shown}"
     return f"{_input_name(block, index)} could not be read ({type(cause).__name__ if cause else 'bad value'}): {shown}"
@@ -416,9 +418,9 @@ def readable_input_errors(demo: gr.Blocks) -> gr.Blocks:
             raise
         except ComponentProcessingError as err:
             match = _FAILED_INDEX.search(str(err))
-            if match is None or int(match.group(1)) >= len(block_fn.inputs):
+            index = int(match.group(1)) if match else len(block_fn.inputs)
+            if index >= len(block_fn.inputs):
                 raise user_error(f"An input could not be read: {err.__cause__ or err}") from err
-            index = int(match.group(1))
             value = inputs[index] if index < len(inputs) else None
             raise user_error(_why_unreadable(block_fn.inputs[index], index, value, err.__cause__)) from err
         except pydantic.ValidationError as err:  # a data model (image editor, file) refused the payload

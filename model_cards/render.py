@@ -28,6 +28,7 @@ IMAGES = {
     "final_grid": "samples/final_grid.png",
     "progress": "samples/progress.gif",
     "loss_curves": "samples/loss_curves.png",
+    "nearest_neighbours": "samples/nearest_neighbours.png",
 }
 
 
@@ -205,13 +206,40 @@ def _evaluation(family: str, metrics: dict) -> dict[str, Any]:
          "kid_mean": _number(row.get("kid_mean"), "{:.4f}"), "l1": _number(row.get("l1"), "{:.4f}")}
         for row in metrics.get("history") or []
     ]
+    suite = metrics.get("evaluation") or {}
     return {
+        "suite": _suite_rows(suite) if suite.get("vs_half") else None,
         "step": _or(metrics.get("step"), NOT_RECORDED),
         "real_split": _or(metrics.get("real_split"), NOT_RECORDED),
         "rows": rows,
         "history": history,
         "history_has_l1": any(row.get("l1") is not None for row in metrics.get("history") or []),
         "evaluated_with": metrics.get("evaluated_with"),
+    }
+
+
+def _suite_rows(suite: dict) -> dict[str, Any]:
+    """The scorecard of ``python -m training.evaluate`` as table cells (see training/scorecard.py)."""
+    half, ref, train = suite["vs_half"], suite.get("reference_real_vs_real") or {}, suite.get("vs_train") or {}
+
+    def half_row(name: str, s: dict) -> dict[str, str]:
+        return {"name": name, "n": f"{s.get('num_real')} / {s.get('num_fake')}", "precision": _number(s.get("precision"), "{:.3f}"),
+                "recall": _number(s.get("recall"), "{:.3f}"), "kid": _number(s.get("kid"), "{:.4f}"),
+                "diversity": _number(s.get("diversity"), "{:.3f}")}
+
+    rows = ([half_row("real people, half B (best possible)", ref)] if ref else []) + [half_row("this model", half)]
+    return {
+        "features": suite.get("features", NOT_RECORDED),
+        "halves": suite.get("halves", NOT_RECORDED),
+        "half_rows": rows,
+        "train": {
+            "kid": _number(train.get("kid"), "{:.4f}"), "num_fake_kid": _count(train.get("num_fake_kid")),
+            "precision": _number(train.get("precision"), "{:.3f}"), "recall": _number(train.get("recall"), "{:.3f}"),
+            "k": train.get("k", NOT_RECORDED), "num_real": _count(train.get("num_real")),
+            "diversity": _number(train.get("diversity"), "{:.3f}"),
+            "within": _number(train.get("within_condition_diversity"), "{:.3f}"),
+            "memorisation": _number(train.get("memorisation_ratio"), "{:.3f}"),
+        },
     }
 
 

@@ -15,10 +15,13 @@ N = 3
 FAMILY_ARGS = {
     # Each family's own sources of randomness and state are switched on: class labels, lazy R1,
     # StyleGAN's w_avg and noise inputs, pix2pix dropout, textgan CA noise and mismatched captions.
-    "dcgan": {"label_column": "expression", "class_head": "ac", "r1_gamma": 1.0, "r1_interval": 2},
-    "stylegan": {"r1_gamma": 1.0, "r1_interval": 2},
-    "pix2pix": {"sketch_source": "xdog"},
-    "textgan": {"caption_template": "a {expression} {gender_noun}"},
+    "dcgan": {"family": "dcgan", "label_column": "expression", "class_head": "ac", "r1_gamma": 1.0, "r1_interval": 2},
+    "stylegan": {"family": "stylegan", "r1_gamma": 1.0, "r1_interval": 2, "style_mixing_prob": 0.5},
+    "pix2pix": {"family": "pix2pix", "sketch_source": "xdog"},
+    "textgan": {"family": "textgan", "caption_template": "a {expression} {gender_noun}"},
+    # The few-shot recipe: frozen-feature D with projection conditioning, mode-seeking term.
+    "dcgan-projected": {"family": "dcgan", "discriminator": "projected", "label_column": "expression", "lambda_ms": 0.1,
+                        "discriminator_kwargs": {"head_channels": 8, "projection_channels": [8, 8, 16, 16]}},
 }
 
 
@@ -55,10 +58,10 @@ def assert_same_state(a: Trainer, b: Trainer) -> None:
     assert {r["step"] for r in a.progress.loss_history} <= {r["step"] for r in b.progress.loss_history}
 
 
-@pytest.mark.parametrize("family", list(FAMILY_ARGS))
-def test_resume_is_exact(family, folder, tmp_path):
+@pytest.mark.parametrize("case", list(FAMILY_ARGS))
+def test_resume_is_exact(case, folder, tmp_path):
     cache = tmp_path / "cache"
-    args = {"family": family, **FAMILY_ARGS[family]}
+    args = FAMILY_ARGS[case]
     straight = trainer(folder, tmp_path / "straight", cache, 2 * N, False, **args)
     first = trainer(folder, tmp_path / "resumed", cache, N, False, **args)
     assert first.progress.step == N

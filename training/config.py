@@ -28,6 +28,7 @@ LOSSES = ("nonsaturating", "hinge")
 SKETCH_SOURCES = ("none", "xdog", "column", "side_by_side")
 SIDES = ("left", "right")
 CLASS_HEADS = ("projection", "ac")
+DISCRIMINATORS = ("classic", "projected")
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
 RESOLUTIONS = (32, 64, 128, 256)
 
@@ -93,6 +94,10 @@ class TrainConfig:
     base_channels: int = _f(64, "Generator width.")
     d_base_channels: Optional[int] = _f(None, "Discriminator width (null = base_channels).")
     class_head: str = _f("projection", "How a class-conditional D uses labels: 'projection' or 'ac' (auxiliary classifier).")
+    discriminator: str = _f(
+        "classic",
+        "'classic' (the family's own D) or 'projected' (frozen EfficientNet-lite0 features + small heads; dcgan, stylegan).",
+    )
     spectral_norm: bool = _f(False, "Spectral normalisation in D (dcgan, pix2pix).")
     generator_kwargs: dict = _f({}, "Extra generator constructor arguments (e.g. {mapping_layers: 2} for stylegan).")
     discriminator_kwargs: dict = _f({}, "Extra discriminator constructor arguments (e.g. {num_layers: 2} for pix2pix).")
@@ -105,6 +110,8 @@ class TrainConfig:
     lambda_class: float = _f(1.0, "Weight of the auxiliary-classifier loss (class_head 'ac').")
     lambda_kl: float = _f(1.0, "textgan: weight of the conditioning-augmentation KL term.")
     mismatch_weight: float = _f(0.5, "textgan: share of D's fake term given to real images with mismatched captions.")
+    lambda_ms: float = _f(0.0, "Mode-seeking term weight (Mao et al. 2019): lambda / (image distance per latent distance); 0 disables.")
+    style_mixing_prob: float = _f(0.0, "stylegan: share of G's training batches built from two latents crossed at a random layer.")
 
     # --- optimisation -----------------------------------------------------------------------
     lr_g: float = _f(2e-4, "Generator Adam learning rate.")
@@ -413,21 +420,22 @@ def validate(cfg: TrainConfig) -> None:
     _choice(cfg, "sketch_source", SKETCH_SOURCES)
     _choice(cfg, "side_by_side_input", SIDES)
     _choice(cfg, "class_head", CLASS_HEADS)
+    _choice(cfg, "discriminator", DISCRIMINATORS)
     _choice(cfg, "resolution", RESOLUTIONS)
     _positive(cfg, "max_steps", "batch_size", "gradient_accumulation_steps", "base_channels", "d_base_channels")
     _positive(cfg, "latent_dim", "r1_interval", "logging_steps", "num_sample_images", "fid_batch_size", "max_images")
     _positive(cfg, "checkpoints_total_limit", "lr_g", "lr_d")
     _positive(cfg, "sample_steps", "checkpointing_steps", "eval_steps", "r1_gamma", "lambda_l1", "lambda_class",
-              "lambda_kl", allow_zero=True)
+              "lambda_kl", "lambda_ms", allow_zero=True)
     for name in ("lr_g", "lr_d", "r1_gamma", "lambda_l1", "lambda_class", "lambda_kl", "heldout_fraction",
-                 "ema_decay", "adam_beta1", "adam_beta2", "mismatch_weight"):
+                 "ema_decay", "adam_beta1", "adam_beta2", "mismatch_weight", "lambda_ms", "style_mixing_prob"):
         if not math.isfinite(getattr(cfg, name)):
             raise ConfigError(f"{name} must be finite, got {getattr(cfg, name)!r}")
     if not 0.0 <= cfg.heldout_fraction < 1.0:
         raise ConfigError(f"heldout_fraction must be in [0, 1), got {cfg.heldout_fraction}")
     if not 0.0 <= cfg.ema_decay < 1.0:
         raise ConfigError(f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
-    for name in ("adam_beta1", "adam_beta2", "mismatch_weight"):
+    for name in ("adam_beta1", "adam_beta2", "mismatch_weight", "style_mixing_prob"):
         if not 0.0 <= getattr(cfg, name) < 1.0:
             raise ConfigError(f"{name} must be in [0, 1), got {getattr(cfg, name)}")
     if cfg.compute_metrics and cfg.num_fid_samples < 2:
@@ -461,7 +469,13 @@ def validate(cfg: TrainConfig) -> None:
             raise ConfigError("textgan is conditioned on captions; label_column is not supported for it")
     elif cfg.caption_column or cfg.caption_template:
         raise ConfigError(f"caption_column/caption_template are only used by textgan, not {cfg.family!r}")
-    if cfg.family == "stylegan" and cfg.class_head != "projection":
+    if cfg.discriminator == "projected" and cfg.family not in ("dcgan", "stylegan"):
+        raise ConfigError(f"discriminator 'projected' is available for dcgan and stylegan, not {cfg.family!r} (use 'classic')")
+    if cfg.discriminator == "projected" and cfg.spectral_norm:
+        raise ConfigError("spectral_norm is for the classic discriminator; the projected one always uses it in its heads")
+    if cfg.style_mixing_prob > 0 and cfg.family != "stylegan":
+        raise ConfigError(f"style_mixing_prob needs per-layer styles (stylegan), not {cfg.family!r}")
+    if cfg.family == "stylegan" and cfg.class_head != "projection" and cfg.discriminator == "classic":
         raise ConfigError("the stylegan discriminator only supports class_head 'projection'")
     if cfg.family == "pix2pix" and cfg.label_column and cfg.class_head != "ac":
         raise ConfigError("a class-conditional pix2pix discriminator needs class_head 'ac' (PatchGAN has an AC head only)")

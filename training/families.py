@@ -90,6 +90,10 @@ def _sum_terms(terms: dict[str, Optional[torch.Tensor]]) -> tuple[torch.Tensor, 
     return total, {k: v.detach() for k, v in present.items()}
 
 
+#: ProjectedDiscriminator arguments that come from top-level config keys.
+PROJECTED_RESERVED = {"resolution", "num_classes", "class_head"}
+
+
 class Family:
     """Base adapter. Subclasses fill in the family-specific parts."""
 
@@ -108,9 +112,18 @@ class Family:
 
     def check_config(self, cfg: TrainConfig) -> None:
         """Fail on bad generator/discriminator kwargs before any data is decoded."""
-        g_cls, d_cls = self.model_classes()
+        g_cls, _ = self.model_classes()
         _check_kwargs(g_cls, cfg.generator_kwargs, self.reserved_g, "generator_kwargs")
-        _check_kwargs(d_cls, cfg.discriminator_kwargs, self.reserved_d, "discriminator_kwargs")
+        d_cls, reserved_d = self.discriminator_class(cfg)
+        _check_kwargs(d_cls, cfg.discriminator_kwargs, reserved_d, "discriminator_kwargs")
+
+    def discriminator_class(self, cfg: TrainConfig) -> tuple[type, set[str]]:
+        """The D class the config asks for and the constructor arguments the trainer sets itself."""
+        if cfg.discriminator == "projected":
+            from zoo.models.projected import ProjectedDiscriminator
+
+            return ProjectedDiscriminator, PROJECTED_RESERVED
+        return self.model_classes()[1], self.reserved_d
 
     def model_classes(self) -> tuple[type, type]:
         raise NotImplementedError
@@ -143,6 +156,11 @@ class Family:
     def fid_real_images(self, data: TrainData) -> torch.Tensor:
         return data.train_images_float()
 
+    def condition_generate_fns(self, G: nn.Module, data: TrainData, device: torch.device, limit: int) -> list[GenerateFn]:
+        """Samplers that each hold one condition fixed (a class, a sketch, a caption) and vary the
+        seed, for within-condition diversity; empty for unconditional models."""
+        return []
+
     def paired_eval(self, G: nn.Module, data: TrainData, device: torch.device) -> dict[str, Any]:
         return {}
 
@@ -172,8 +190,12 @@ class _NoiseFamily(Family):
         )
 
     def build_discriminator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
-        _, discriminator_class = self.model_classes()
-        extra = _check_kwargs(discriminator_class, cfg.discriminator_kwargs, self.reserved_d, "discriminator_kwargs")
+        discriminator_class, reserved = self.discriminator_class(cfg)
+        extra = _check_kwargs(discriminator_class, cfg.discriminator_kwargs, reserved, "discriminator_kwargs")
+        if cfg.discriminator == "projected":
+            return discriminator_class(
+                resolution=cfg.resolution, num_classes=data.num_classes, class_head=cfg.class_head, **extra
+            )
         return discriminator_class(
             resolution=cfg.resolution, base_channels=cfg.d_channels, num_classes=data.num_classes,
             **self.discriminator_options(cfg), **extra,
@@ -182,7 +204,11 @@ class _NoiseFamily(Family):
     def _fakes_for_d(self, ctx: StepContext, batch: Batch) -> torch.Tensor:
         z = ctx.noise(batch.images.shape[0], ctx.G_raw.config.latent_dim)
         with torch.no_grad():
-            return ctx.G_raw(z, batch.labels)
+            return self._generate(ctx, ctx.G_raw, z, batch.labels, update_w_avg=True)
+
+    def _generate(self, ctx: StepContext, G: nn.Module, z: torch.Tensor, labels, update_w_avg: bool = False) -> torch.Tensor:
+        """One training forward of G; families with per-layer styles override it (style mixing)."""
+        return G(z, labels)
 
     def d_loss(self, ctx: StepContext, batch: Batch) -> tuple[torch.Tensor, Logs]:
         fake = self._fakes_for_d(ctx, batch)
@@ -201,12 +227,16 @@ class _NoiseFamily(Family):
 
     def g_loss(self, ctx: StepContext, batch: Batch) -> tuple[torch.Tensor, Logs]:
         z = ctx.noise(batch.images.shape[0], ctx.G_raw.config.latent_dim)
-        fake = ctx.G(z, batch.labels)
+        fake = self._generate(ctx, ctx.G, z, batch.labels)
         out = ctx.D_raw(ctx.augment(fake), batch.labels)
+        mode_seeking = None
+        if ctx.cfg.lambda_ms > 0:
+            mode_seeking = losses.mode_seeking(fake, z) * ctx.cfg.lambda_ms
         return _sum_terms(
             {
                 "g_adv": losses.g_adversarial(out.logits, ctx.cfg.loss),
                 "g_class": self._class_term(ctx, out.class_logits, batch.labels),
+                "g_ms": mode_seeking,
             }
         )
 
@@ -242,6 +272,16 @@ class _NoiseFamily(Family):
             return G(z.to(device), labels).float().clamp(-1, 1)
 
         return generate
+
+    def condition_generate_fns(self, G: nn.Module, data: TrainData, device: torch.device, limit: int) -> list[GenerateFn]:
+        def for_class(label: int) -> GenerateFn:
+            def generate(n: int, gen: torch.Generator) -> torch.Tensor:
+                z = torch.randn(n, G.config.latent_dim, generator=gen)
+                return G(z.to(device), torch.full((n,), label, device=device)).float().clamp(-1, 1)
+
+            return generate
+
+        return [for_class(c) for c in range(min(data.num_classes, limit))]
 
     def make_pipeline(self, G: nn.Module):
         from zoo.pipelines import GANSamplingPipeline
@@ -279,13 +319,27 @@ class StyleGANFamily(_NoiseFamily):
 
         return StyleGANGenerator, StyleGANDiscriminator
 
-    def _fakes_for_d(self, ctx: StepContext, batch: Batch) -> torch.Tensor:
-        """Map and synthesise separately so this step's w also updates the truncation centre ``w_avg``."""
-        z = ctx.noise(batch.images.shape[0], ctx.G_raw.config.latent_dim)
-        with torch.no_grad():
-            w = ctx.G_raw.map(z, batch.labels)
-            ctx.G_raw.update_w_avg(w)
-            return ctx.G_raw.synthesize(w, batch.labels)
+    def _generate(self, ctx: StepContext, G: nn.Module, z: torch.Tensor, labels, update_w_avg: bool = False) -> torch.Tensor:
+        """Map and synthesise separately: D's fakes update the truncation centre ``w_avg``, and with
+        ``style_mixing_prob`` a share of the batch takes its later layers' styles from a second latent
+        (StyleGAN2's mixing regularisation), so the app's style mixing is something the model learned.
+        """
+        p = ctx.cfg.style_mixing_prob
+        if G is not ctx.G_raw:  # DDP: only the wrapper's forward synchronises gradients
+            if p > 0:
+                raise RuntimeError("style_mixing_prob > 0 is supported in single-process runs only")
+            return G(z, labels)
+        w = G.map(z, labels)
+        if update_w_avg:
+            G.update_w_avg(w)
+        if p > 0 and w.shape[1] > 1:
+            n, rng = z.shape[0], ctx.device_rng
+            w2 = G.map(ctx.noise(n, z.shape[1]), labels)
+            cut = torch.randint(1, w.shape[1], (n, 1, 1), generator=rng, device=rng.device).to(w.device)
+            mixed = torch.rand(n, 1, 1, generator=rng, device=rng.device).to(w.device) < p
+            layer = torch.arange(w.shape[1], device=w.device).view(1, -1, 1)
+            w = torch.where(mixed & (layer >= cut), w2, w)
+        return G.synthesize(w, labels)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -374,6 +428,18 @@ class Pix2PixFamily(Family):
             return G(uint8_to_float(sketches[idx]).to(device)).float().clamp(-1, 1)
 
         return generate
+
+    def condition_generate_fns(self, G: nn.Module, data: TrainData, device: torch.device, limit: int) -> list[GenerateFn]:
+        """One held-out sketch each; the U-Net has no noise input, so any variety comes from dropout."""
+        idx = self._pairs(data, limit)
+
+        def for_sketch(i: int) -> GenerateFn:
+            def generate(n: int, gen: torch.Generator) -> torch.Tensor:
+                return G(uint8_to_float(data.sketches[i : i + 1]).expand(n, -1, -1, -1).to(device)).float().clamp(-1, 1)
+
+            return generate
+
+        return [for_sketch(int(i)) for i in idx.unique()]
 
     def paired_eval(self, G: nn.Module, data: TrainData, device: torch.device) -> dict[str, Any]:
         """L1/SSIM on held-out pairs, and the mean-face baseline they should beat."""
@@ -537,6 +603,21 @@ class TextGANFamily(Family):
             return G(z.to(device), embeds[idx].to(device)).float().clamp(-1, 1)
 
         return generate
+
+    def condition_generate_fns(self, G: nn.Module, data: TrainData, device: torch.device, limit: int) -> list[GenerateFn]:
+        """One held-out caption each, with z and the conditioning-augmentation noise both drawn per image."""
+        rows = self.fixed_inputs(G, data, limit)["text_embeds"]
+
+        def for_caption(embed: torch.Tensor) -> GenerateFn:
+            def generate(n: int, gen: torch.Generator) -> torch.Tensor:
+                z = torch.randn(n, G.config.latent_dim, generator=gen)
+                ca = torch.randn(n, G.config.condition_dim, generator=gen)
+                e = embed[None].expand(n, -1).to(device)
+                return G(z.to(device), e, ca_noise=ca.to(device)).float().clamp(-1, 1)
+
+            return generate
+
+        return [for_caption(rows[i]) for i in range(len(rows))]
 
     def make_pipeline(self, G: nn.Module):
         from zoo.pipelines import Text2ImagePipeline

@@ -43,7 +43,7 @@ from training.checkpointing import (
 )
 from training.config import TrainConfig
 from training.data import BatchSampler, TrainData, data_resolution, describe, load_data
-from training.ema import check_same_structure, ema_decay_at, ema_update
+from training.ema import check_same_structure, ema_decay_at, ema_update, refreshed_batchnorm
 from training.evaluation import fid_kid, paired
 from training.families import Family, StepContext, get_family
 from training.losses import lazy_r1_weight
@@ -181,7 +181,7 @@ class Trainer:
             for model in (G, D, ema):
                 model.to(memory_format=torch.channels_last)
         opt_g = _adam(G.parameters(), cfg.lr_g, cfg)
-        opt_d = _adam(D.parameters(), cfg.lr_d, cfg)
+        opt_d = _adam((p for p in D.parameters() if p.requires_grad), cfg.lr_d, cfg)  # a projected D's feature network is frozen
         self.G, self.D, self.opt_g, self.opt_d = acc.prepare(G, D, opt_g, opt_d)
         # Registered as a model so save_state/load_state keep it (as safetensors); evaluation
         # mode, because it is never trained and DDP refuses modules without gradients.
@@ -267,7 +267,7 @@ class Trainer:
             bar.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}", refresh=False)
 
     def save_samples(self, step: int, path: Optional[Path] = None) -> Path:
-        images, ncol = self.family.sample_grid(self.ema_raw, self.fixed, self.device)
+        images, ncol = self.family.sample_grid(self.output_generator(), self.fixed, self.device)
         path = path or pictures.grid_path(self.samples_dir, step)
         pictures.save_grid(images, ncol, path)
         if "captions" in self.fixed:
@@ -275,10 +275,21 @@ class Trainer:
         return path
 
     def evaluate(self, step: int) -> dict[str, Any]:
-        result = fid_kid(self.family, self.ema_raw, self.data, self.cfg, self.device, step, self.log)
+        result = fid_kid(self.family, self.output_generator(), self.data, self.cfg, self.device, step, self.log)
         if result.get("fid") is not None:
-            self.accelerator.log({"fid": result["fid"], "kid_mean": result["kid_mean"]}, step=step)
+            scores = {k: result[k] for k in ("fid", "kid_mean", "precision", "recall", "diversity") if result.get(k) is not None}
+            self.accelerator.log(scores, step=step)
+            self.log(f"step {step}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
         return result
+
+    def output_generator(self) -> nn.Module:
+        """The EMA generator as it is sampled, evaluated and saved.
+
+        BatchNorm layers get running statistics measured on the EMA weights themselves (a copy;
+        the training state is untouched). The statistics :func:`ema_update` copies from the live
+        generator describe other weights, and with them EMA samples come out washed-out or dark.
+        """
+        return refreshed_batchnorm(self.ema_raw, self.family.fid_generate_fn, self.data, self.device, self.cfg.seed)
 
     def wall_time(self) -> float:
         return self._wall_at_resume + (time.monotonic() - self._session_start)
@@ -366,7 +377,7 @@ class Trainer:
 
     def export_generator(self) -> nn.Module:
         """A clean CPU float32 copy of the EMA generator (contiguous weights, as safetensors needs)."""
-        G = copy.deepcopy(self.accelerator.unwrap_model(self.ema, keep_fp32_wrapper=False))
+        G = copy.deepcopy(self.output_generator())
         # Training keeps fp32 master weights (mixed precision is autocast), so no dtype cast is needed.
         return G.to("cpu").to(memory_format=torch.contiguous_format).eval()
 
@@ -392,7 +403,7 @@ class Trainer:
             if not done:
                 history.append(final_metrics)
         # Paired metrics (sketch-to-photo) are cheap, so they are always computed, on held-out pairs.
-        extra = paired(self.family, self.ema_raw, self.data, self.device)
+        extra = paired(self.family, self.output_generator(), self.data, self.device)
         if extra:
             extra["paired_split"] = "heldout"
         write_metrics(out / "metrics.json", final_metrics, history, extra)

@@ -95,5 +95,21 @@ def kl_loss(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * torch.mean(mu.float().pow(2) + logvar.float().exp() - 1.0 - logvar.float())
 
 
+def mode_seeking(images: torch.Tensor, latents: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Mode-seeking term (Mao et al., 2019): small when different latents give different images.
+
+    The batch is split into pairs (first half vs second half); the ratio of their mean absolute image
+    difference to their mean absolute latent difference is pushed up through ``1 / (ratio + eps)``.
+    Why: with ~200 photos a strong discriminator lets G settle on a few faces; this term makes
+    "every seed the same person" expensive without prescribing what the variety should be.
+    """
+    half = images.shape[0] // 2
+    if half == 0:
+        return images.new_zeros(())
+    image_dist = (images[:half].float() - images[half : 2 * half].float()).abs().mean()
+    latent_dist = (latents[:half].float() - latents[half : 2 * half].float()).abs().mean()
+    return 1.0 / (image_dist / latent_dist + eps)
+
+
 def l1_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (fake.float() - target.float()).abs().mean()

@@ -325,14 +325,16 @@ def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> floa
     return max(float(fid), 0.0)
 
 
-def _generated_features(
+def generated_features(
     generate_fn: GenerateFn,
     num_generated: int,
-    batch_size: int,
-    extractor: InceptionFeatures,
-    seed: int,
-    progress: bool,
+    batch_size: int = 50,
+    device: Union[str, torch.device] = "cpu",
+    seed: int = 0,
+    progress: bool = False,
 ) -> torch.Tensor:
+    """Features of ``num_generated`` images from ``generate_fn`` (CPU generator seeded with ``seed``)."""
+    extractor = InceptionFeatures(device)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     chunks = []
     with tqdm(total=num_generated, desc="FID generated", unit="img", disable=not progress) as bar:
@@ -362,6 +364,7 @@ def compute_fid_kid(
     seed: int = 0,
     progress: bool = True,
     kid_subsets: int = 100,
+    return_features: bool = False,
 ) -> dict:
     """FID and KID between ``num_generated`` generated images and the real set.
 
@@ -373,7 +376,8 @@ def compute_fid_kid(
     KID is the unbiased cubic-kernel MMD averaged over ``kid_subsets`` random subsets of
     ``kid_subset_size`` images (default ``min(1000, num_real, num_generated)``; subsets cannot be
     larger than either set). With few images both metrics are biased upwards: compare numbers
-    only at equal ``num_generated``/``num_real``.
+    only at equal ``num_generated``/``num_real``. ``return_features`` adds the generated
+    features under ``"features"`` so other measures (:mod:`training.quality`) reuse them.
     """
     if num_generated < 2:
         raise ValueError(f"num_generated must be >= 2 (a covariance needs two samples), got {num_generated}")
@@ -397,8 +401,17 @@ def compute_fid_kid(
             f"got {subset_size}"
         )
 
-    fake = _generated_features(generate_fn, num_generated, batch_size, InceptionFeatures(device), seed, progress)
+    fake = generated_features(generate_fn, num_generated, batch_size, device, seed, progress)
+    result = fid_kid_from_features(real, fake, subset_size, seed, kid_subsets)
+    if return_features:
+        result["features"] = fake
+    return result
 
+
+def fid_kid_from_features(
+    real: RealFeatureCache, fake: torch.Tensor, subset_size: int, seed: int = 0, kid_subsets: int = 100
+) -> dict:
+    """FID and KID of already extracted features (see :func:`compute_fid_kid`)."""
     fid = frechet_distance(real.features, fake)
 
     with warnings.catch_warnings():
@@ -417,7 +430,7 @@ def compute_fid_kid(
         "fid": fid,
         "kid_mean": float(kid_mean),
         "kid_std": float(kid_std),
-        "num_generated": int(num_generated),
+        "num_generated": int(fake.shape[0]),
         "num_real": int(real.num_real),
     }
 

@@ -14,7 +14,7 @@ import torch
 
 from training.config import ConfigError, TrainConfig, resolved_dict, save_config
 
-METRIC_KEYS = ("fid", "kid_mean", "kid_std", "num_generated", "num_real")
+METRIC_KEYS = ("fid", "kid_mean", "kid_std", "num_generated", "num_real", "precision", "recall", "pr_k", "pr_num_fake", "diversity")
 
 
 def ensure_writable_dir(output_dir: Path) -> None:
@@ -77,7 +77,10 @@ def empty_metrics(step: int, real_split: str = "train") -> dict[str, Any]:
 
 def write_metrics(path: Path, final: dict[str, Any], history: list[dict[str, Any]], extra: dict[str, Any]) -> None:
     data = {"step": final["step"], **{k: final.get(k) for k in METRIC_KEYS}, "real_split": final.get("real_split", "train")}
-    data["history"] = [{"step": h["step"], "fid": h.get("fid"), "kid_mean": h.get("kid_mean")} for h in history]
+    data["history"] = [
+        {k: h.get(k) for k in ("step", "fid", "kid_mean", "precision", "recall", "diversity") if k == "step" or h.get(k) is not None}
+        for h in history
+    ]
     data.update(extra)
     write_json(path, data)
 

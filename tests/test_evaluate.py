@@ -1,0 +1,53 @@
+"""python -m training.evaluate: the scorecard, the real-vs-real reference, metrics.json and the card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model_cards.render import render_model_card
+from training import evaluate
+from training.config import build_config
+from training.loop import Trainer
+from training.synthetic import make_imagefolder
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("eval")
+    folder = make_imagefolder(root / "data", num_images=12, size=40)
+    cfg = build_config(
+        {"data_dir": str(folder), "cache_dir": str(root / "cache"), "output_dir": str(root / "run"), "tiny": True},
+        {"compute_metrics": False, "batch_size": 4, "split_key": "face_id", "heldout_fraction": 0.34},
+    )
+    assert Trainer(cfg, command="pytest").run() == 0
+    return root / "run", folder
+
+
+def test_scorecard_with_reference_is_written_printed_and_carded(checkpoint, capsys):
+    run, folder = checkpoint
+    assert evaluate.main([str(run), "--data_dir", str(folder), "--num_samples", "16", "--cache_dir", str(run.parent / "cache")]) == 0
+    printed = capsys.readouterr().out
+    assert "real half B (reference)" in printed and "memorisation" in printed
+    metrics = json.loads((run / "metrics.json").read_text())
+    suite = metrics["evaluation"]
+    ref, model = suite["reference_real_vs_real"], suite["vs_half"]
+    # Same sets and sizes on both rows of the comparison table.
+    assert ref["num_real"] == model["num_real"] and ref["num_fake"] == model["num_fake"]
+    for key in ("precision", "recall", "kid", "diversity"):
+        assert isinstance(ref[key], float) and isinstance(model[key], float)
+    train = suite["vs_train"]
+    assert train["num_fake_kid"] == 16 and train["num_fake_pr"] == train["num_real"] == metrics["num_real"]
+    assert 0 <= metrics["precision"] <= 1 and metrics["memorisation_ratio"] > 0
+    assert (run / "samples" / "nearest_neighbours.png").is_file()
+    card = render_model_card(run).content
+    assert "Quality scorecard" in card and "half B (best possible)" in card
+    assert "samples/nearest_neighbours.png" in card
+
+
+def test_too_few_samples_is_refused(checkpoint):
+    run, folder = checkpoint
+    with pytest.raises(SystemExit, match="num_samples"):
+        evaluate.main([str(run), "--data_dir", str(folder), "--num_samples", "2", "--cache_dir", str(run.parent / "cache")])

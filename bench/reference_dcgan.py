@@ -19,7 +19,7 @@ then Lanczos resize matches ``training.data.to_uint8``, so both loops see the sa
 
 Run on its own (prints images/s), or let ``bench/compare_train_speed.py`` alternate it with ours:
 
-    python bench/reference_dcgan.py --data_dir ../shared/data/london_faces --steps 20
+    python bench/reference_dcgan.py --data_dir data/london_faces --steps 20
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ class ReferenceDCGAN:
 
 def default_data_dir() -> Optional[Path]:
     """The London faces when the shared data is present (the project's real small dataset)."""
-    path = ROOT.parent / "shared" / "data" / "london_faces"
+    path = ROOT / "data" / "london_faces"
     return path if (path / "metadata.csv").is_file() else None
 
 

@@ -4,7 +4,7 @@ Measures exactly what ``training/train.py`` runs per step (batch assembly from t
 DiffAugment, D and G updates, EMA), excluding the one-off setup, sampling and checkpointing:
 
     python bench/train_speed.py                                   # DCGAN 64 px, ngf=ndf=64, batch 64
-    python bench/train_speed.py --steps 50 --data_dir ../shared/data/london_faces
+    python bench/train_speed.py --steps 50 --data_dir data/london_faces
     python bench/train_speed.py --config training/configs/faces-style-64.yaml --set batch_size=16
 
 "Images" counts real images per optimiser step (batch_size x accumulation x processes); each

@@ -1,6 +1,6 @@
 """Make the app's example sketches and prompts from held-out people of the London faces set.
 
-    python scripts/make_app_examples.py [--data-dir ../shared/data/london_faces] [--count 6]
+    python scripts/make_app_examples.py [--data-dir data/london_faces] [--count 6]
 
 Sketches are drawn by the project's own extractor (:func:`zoo.sketch.sketch_from_pil`), the one
 the sketch-to-photo model is trained on, so the examples look like its training inputs. Only
@@ -26,7 +26,7 @@ from training.config import TrainConfig  # noqa: E402
 from training.data import build_caption, split_indices  # noqa: E402
 from zoo.sketch import sketch_from_pil  # noqa: E402
 
-DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data" / "london_faces"
+DEFAULT_DATA_DIR = ROOT / "data" / "london_faces"
 OUT_DIR = ROOT / "ui" / "examples"
 CAPTION_TEMPLATE = "a {expression} {gender_noun}[ in {possessive} {age_band}], {ethnicity}"
 SKETCH_SIZE = 256

@@ -5,7 +5,7 @@
 # faces-style-64 and text2face-64 on a 2-core CPU (each model card gives its command and budget).
 #
 #   bash scripts/train_bundled.sh DATA_DIR OUT_DIR SECONDS [CACHE_DIR]
-#   e.g. bash scripts/train_bundled.sh ../shared/data/london_faces runs/bundled 240
+#   e.g. bash scripts/train_bundled.sh data/london_faces runs/bundled 240
 #   MODELS="text2face-64" bash scripts/train_bundled.sh ...   (a subset)
 #   RESUME=1 bash scripts/train_bundled.sh ...                  (continue existing runs for SECONDS more)
 #

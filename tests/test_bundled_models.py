@@ -15,7 +15,7 @@ from zoo import registry
 from zoo.pipelines import GANSamplingPipeline, Sketch2PhotoPipeline, Text2ImagePipeline
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "london_faces"
+DATA = ROOT / "data" / "london_faces"
 BUNDLED = ["faces-dcgan-64", "faces-style-64", "sketch2face-64", "text2face-64"]
 
 
@@ -63,6 +63,40 @@ def test_bundled_card_numbers_come_from_metrics(name):
     if metrics.get("fid") is not None:
         fid = next(r.metric_value for r in card.data.eval_results if r.metric_type == "fid")
         assert fid == metrics["fid"]
+
+
+@pytest.fixture(scope="module")
+def real_train_features():
+    """Inception features of the training split the bundled models were scored against."""
+    from training.evaluate import _load_config
+    from training.data import load_data
+    from training.evaluation import real_feature_cache_path
+    from training.metrics import RealFeatureCache
+
+    cfg = _load_config(_dir("faces-style-64"), {"data_dir": str(DATA), "cache_dir": str(ROOT / ".pytest-cache-data")})
+    data = load_data(cfg)
+    return RealFeatureCache.load_or_compute(real_feature_cache_path(data), data.train_images_float())
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"{DATA} (the London faces data) is not present")
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_kid_recomputed_matches_the_card(name, real_train_features):
+    """Recompute KID on 256 fresh samples (KID is unbiased, so n=256 estimates the card's n=1000 value)."""
+    import torch
+
+    from training.data import load_data
+    from training.evaluate import _load_config
+    from training.families import get_family
+    from training.metrics import compute_fid_kid
+
+    folder = _dir(name)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    cfg = _load_config(folder, {"data_dir": str(DATA), "cache_dir": str(ROOT / ".pytest-cache-data")})
+    data = load_data(cfg)
+    generator = registry.load_pipeline(name).generator.eval()
+    generate = get_family(cfg.family).fid_generate_fn(generator, data, torch.device("cpu"))
+    scores = compute_fid_kid(generate, real_train_features, num_generated=256, seed=1, progress=False)
+    assert scores["kid_mean"] == pytest.approx(metrics["kid_mean"], abs=max(0.015, 0.2 * metrics["kid_mean"]))
 
 
 @pytest.mark.parametrize("name", ["faces-dcgan-64", "faces-style-64"])

@@ -18,8 +18,10 @@ def pretrained_d() -> ProjectedDiscriminator:
 
 def test_output_is_one_logit_per_head_patch(pretrained_d):
     out = pretrained_d(torch.rand(4, 3, 32, 32) * 2 - 1)
-    # 32 px: stages at 8, 4, 2, 1 -> heads keep <= 4x4 patches: 16 + 16 + 4 + 1
-    assert out.logits.shape == (4, 37)
+    # 32 px: stages at 8, 4, 2, 1 -> heads give 4x4, 4x4, 2x2, 1x1 patches, each repeated to 4x4
+    # so that every scale has the same weight in the loss.
+    assert out.logits.shape == (4, 64)
+    assert torch.equal(out.logits[:, 48:], out.logits[:, 48:49].expand(-1, 16))  # the 1x1 head, repeated
     assert out.class_logits is None
 
 

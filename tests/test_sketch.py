@@ -19,7 +19,7 @@ from zoo.sketch import (
     tensor_to_pil,
 )
 
-FACE = Path("/work/shared/data/london_faces/images/001_neutral.jpg")
+FACE = Path(__file__).resolve().parents[1] / "data" / "london_faces" / "images" / "001_neutral.jpg"
 
 
 def _square_photo(size: int = 64) -> torch.Tensor:

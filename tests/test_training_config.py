@@ -35,7 +35,7 @@ def test_every_shipped_config_loads_and_validates():
     assert expected <= names
     for path in CONFIGS:
         text = path.read_text()
-        assert "london_faces" not in text.replace("--data_dir ../shared/data/london_faces", ""), f"{path.name} hard-codes data"
+        assert "london_faces" not in text.replace("--data_dir data/london_faces", ""), f"{path.name} hard-codes data"
         extra = [] if "\ndataset: " in text else ["--data_dir", "/data"]
         cfg = load_config(path, extra)
         get_family(cfg.family).check_config(cfg)  # generator/discriminator kwargs match the model classes

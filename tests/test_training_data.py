@@ -16,7 +16,7 @@ from training.data import BatchSampler, build_caption, load_data, split_indices
 from training.synthetic import make_imagefolder, make_side_by_side_folder
 from zoo.sketch import extract_sketch
 
-LONDON = Path(__file__).resolve().parents[2] / "shared" / "data" / "london_faces"
+LONDON = Path(__file__).resolve().parents[1] / "data" / "london_faces"
 TEMPLATE = "a {expression} {gender_noun}[ in {possessive} {age_band}], {ethnicity}"
 
 

@@ -17,7 +17,7 @@ from training.loop import Trainer
 from training.synthetic import make_imagefolder
 
 ROOT = Path(__file__).resolve().parents[1]
-LONDON = ROOT.parent / "shared" / "data" / "london_faces"
+LONDON = ROOT / "data" / "london_faces"
 BIN = Path(sys.executable).parent
 
 
@@ -110,7 +110,7 @@ def test_london_faces_sketch2face_config_end_to_end(tmp_path):
     out = tmp_path / "sketch2face"
     proc = subprocess.run(
         [sys.executable, "training/train.py", "--config", "training/configs/sketch2face-64.yaml",
-         "--data_dir", "../shared/data/london_faces", "--tiny", "true", "--compute_metrics", "false",
+         "--data_dir", "data/london_faces", "--tiny", "true", "--compute_metrics", "false",
          "--output_dir", str(out), "--cache_dir", str(tmp_path / "cache")],
         cwd=ROOT, env=env(), capture_output=True, text=True, timeout=240,
     )
@@ -118,6 +118,6 @@ def test_london_faces_sketch2face_config_end_to_end(tmp_path):
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["task"] == "sketch-to-photo" and summary["dataset"]["license"] == "CC BY 4.0"
     assert summary["dataset"]["num_images"] == 64 and summary["dataset"]["heldout_size"] > 0
-    assert "--data_dir ../shared/data/london_faces" in summary["command"]
+    assert "--data_dir data/london_faces" in summary["command"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["l1"] is not None and metrics["baseline_l1"] is not None

@@ -5,7 +5,7 @@ elsewhere (e.g. on a lent GPU) are scored here, with the same code the trainer u
 score the same architecture at initialisation and at earlier training checkpoints, which is how
 the model cards show that training actually helped.
 
-    python -m training.evaluate zoo/pretrained/faces-dcgan-64 --data_dir ../shared/data/london_faces \
+    python -m training.evaluate zoo/pretrained/faces-dcgan-64 --data_dir data/london_faces \
         --compare-init --compare step500=path/to/early_ema.safetensors
 """
 

@@ -76,6 +76,8 @@ class EfficientNetLite0Features(nn.Module):
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
+        # These weights expect torchvision's ImageNet normalisation: on 8 London portraits they then
+        # predict wig/gown/suit/bow tie, and with [-1, 1] inputs "lab coat" for all eight.
         x = ((images + 1) / 2 - self.mean) / self.std
         x = self.stem(x)
         stages = []
@@ -143,6 +145,23 @@ class PatchHead(nn.Module):
         if self.class_embedding is not None and class_labels is not None:
             logits = logits + (self.class_embedding(class_labels)[:, :, None, None] * h).sum(1, keepdim=True)
         return logits.flatten(1), h.mean(dim=(2, 3))
+
+
+#: Every head's logits are brought to this many patches per side, so each scale votes equally.
+PATCHES_PER_SIDE = 4
+
+
+def _as_patch_grid(logits: torch.Tensor) -> torch.Tensor:
+    """``[B, h*w]`` -> ``[B, 16]``: a coarser head's logits repeated (nearest), so that the losses,
+    which average over all logits, weight each scale the same. Without this the deepest head (the
+    one that sees the whole face) had 4 of 52 votes at 64 px, and G learned to tile face parts.
+    """
+    b, n = logits.shape
+    side = int(round(n**0.5))
+    grid = logits.reshape(b, 1, side, side)
+    if side != PATCHES_PER_SIDE:
+        grid = F.interpolate(grid, size=(PATCHES_PER_SIDE, PATCHES_PER_SIDE), mode="nearest")
+    return grid.flatten(1)
 
 
 class ProjectedDiscriminator(nn.Module):
@@ -215,7 +234,7 @@ class ProjectedDiscriminator(nn.Module):
         stages = self.features["projection"](self.features["network"](images))
         labels = None if class_labels is None else class_labels.to(images.device).long()
         outputs = [head(x, labels) for head, x in zip(self.heads, stages)]
-        logits = torch.cat([o[0] for o in outputs], dim=1)
+        logits = torch.cat([_as_patch_grid(o[0]) for o in outputs], dim=1)
         class_logits = None
         if self.class_classifier is not None:
             class_logits = self.class_classifier(torch.cat([o[1] for o in outputs], dim=1))

@@ -77,8 +77,9 @@ def normalize(x: torch.Tensor, mean: float = 0.5, std: float = 0.5) -> torch.Ten
 class ImageFolderDataset(Dataset):
     """Every image file under ``root`` (``metadata.csv``'s ``file_name`` column when present), decoded per visit."""
 
-    def __init__(self, root: Path, resolution: int, hflip: bool = True, seed: int = 0):
+    def __init__(self, root: Path, resolution: int, hflip: bool = True, seed: int = 0, decode_once: bool = False):
         self.root = Path(root)
+        self.decoded: Optional[dict[int, PIL.Image.Image]] = {} if decode_once else None
         self.files = list_images(self.root)
         if not self.files:
             raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {self.root}")
@@ -90,8 +91,13 @@ class ImageFolderDataset(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        with PIL.Image.open(self.files[index]) as image:
-            image = resize_center_crop(image.convert("RGB"), self.resolution)
+        if self.decoded is not None and index in self.decoded:  # decode_once: what a careful user would write
+            image = self.decoded[index]
+        else:
+            with PIL.Image.open(self.files[index]) as image:
+                image = resize_center_crop(image.convert("RGB"), self.resolution)
+            if self.decoded is not None:
+                self.decoded[index] = image
         if self.hflip and self.rng.random() < 0.5:
             image = image.transpose(PIL.Image.Transpose.FLIP_LEFT_RIGHT)
         return normalize(to_tensor(image))
@@ -124,6 +130,7 @@ class ReferenceDCGAN:
         workers: int = 0,
         seed: int = 0,
         device: str = "cpu",
+        decode_once: bool = False,
     ):
         torch.manual_seed(seed)
         self.device = torch.device(device)
@@ -135,7 +142,7 @@ class ReferenceDCGAN:
         # Plain (for-loop) Adam, as the tutorial writes it: neither foreach nor fused.
         self.optD = torch.optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999), foreach=False, fused=False)
         self.optG = torch.optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999), foreach=False, fused=False)
-        dataset = ImageFolderDataset(Path(data_dir), resolution, hflip=True, seed=seed)
+        dataset = ImageFolderDataset(Path(data_dir), resolution, hflip=True, seed=seed, decode_once=decode_once)
         if len(dataset) < batch_size:
             raise ValueError(f"{data_dir} has {len(dataset)} images, fewer than one batch of {batch_size}")
         self.loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers, drop_last=True,

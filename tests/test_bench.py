@@ -81,3 +81,15 @@ def test_load_test_answers_every_request():
     for endpoint, clients, requests, failed, p50, p95, worst, rate in rows:
         assert (requests, failed) == ("2", "0"), out
         assert 0 < float(p50) <= float(p95) <= float(worst) and positive(float(rate))
+
+
+def test_time_to_quality_scores_both_contenders_over_time(folder, tmp_path):
+    out = run_bench("bench/time_to_quality.py", "--data_dir", str(folder), "--minutes", "0.02", "--every", "0.01",
+                    "--samples", "8", "--set", "tiny=true", "--set", "batch_size=4", "--reference_batch_size", "4",
+                    "--out", str(tmp_path), timeout=400)
+    rows = json.loads((tmp_path / "time_to_quality.json").read_text())
+    for name in ("ours", "reference"):
+        mine = [r for r in rows if r["contender"] == name]
+        assert [r["minutes"] for r in mine][0] == 0.0 and len(mine) == 3, mine
+        assert mine[-1]["steps"] > 0 and all(math.isfinite(r["kid"]) for r in mine)
+    assert (tmp_path / "time_to_quality.png").is_file() and "| reference |" in out

@@ -80,6 +80,7 @@ def evaluate(
     card = scorecard.generator_scores(family, final_g, data, real, dev, num_samples, cfg.seed, cfg.fid_batch_size)
     reference = scorecard.reference_scores(real)
     scorecard.nearest_neighbour_picture(family, final_g, data, real, dev, checkpoint_dir / "samples" / "nearest_neighbours.png")
+    follows = scorecard.faithfulness_scores(family, final_g, data, real, Path(data_dir), dev)
     final = {"step": steps, "label": "final", "fid": card["vs_train"]["fid"], "kid_mean": card["vs_train"]["kid"],
              **paired(family, final_g, data, dev)}
     history.append(final)
@@ -105,13 +106,20 @@ def evaluate(
         "vs_train": vs_train,
         "vs_half": card["vs_half"],
         "reference_real_vs_real": reference,
+        "faithfulness": follows,
         "halves": "all real images split by person into halves A and B (seed 0); "
                   "reference = B vs A, model = |B| generated vs A",
     }
-    metrics["history"] = [
-        {k: h.get(k) for k in ("step", "label", "fid", "kid_mean", "l1", "ssim") if h.get(k) is not None}
-        for h in history
-    ]
+    # Earlier rows (e.g. "initialisation", "step500" from a previous run of this command) are kept
+    # unless this run measured the same label again.
+    measured = {h["label"] for h in history}
+    kept = [h for h in metrics.get("history", []) if h.get("label") and h["label"] not in measured]
+    metrics["history"] = sorted(
+        kept + [{k: h.get(k) for k in ("step", "label", "fid", "kid_mean", "l1", "ssim") if h.get(k) is not None} for h in history],
+        key=lambda h: h.get("step", 0),
+    )
+    if metrics.get("evaluated_with") and kept:
+        metrics["kept_history_evaluated_with"] = metrics["evaluated_with"]
     metrics["evaluated_with"] = (
         f"python -m training.evaluate {checkpoint_dir} --num_samples {num_samples}"
         + (" --compare-init" if compare_init else "")
@@ -120,6 +128,8 @@ def evaluate(
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     print(scorecard.format_table([("real half B (reference)", reference), (checkpoint_dir.name, card["vs_half"])]))
     print(format_vs_train(checkpoint_dir.name, vs_train))
+    if follows:
+        print(json.dumps({"faithfulness": follows}, indent=1))
     return metrics
 
 

@@ -156,6 +156,11 @@ class Family:
     def fid_real_images(self, data: TrainData) -> torch.Tensor:
         return data.train_images_float()
 
+    def faithfulness(self, G: nn.Module, data: TrainData, probes: dict, extract, device: torch.device) -> Optional[dict[str, Any]]:
+        """How well outputs follow their condition, read by attribute probes (training/faithfulness.py);
+        ``None`` when the family has no condition a probe can read."""
+        return None
+
     def condition_generate_fns(self, G: nn.Module, data: TrainData, device: torch.device, limit: int) -> list[GenerateFn]:
         """Samplers that each hold one condition fixed (a class, a sketch, a caption) and vary the
         seed, for within-condition diversity; empty for unconditional models."""
@@ -282,6 +287,21 @@ class _NoiseFamily(Family):
             return generate
 
         return [for_class(c) for c in range(min(data.num_classes, limit))]
+
+    def faithfulness(self, G: nn.Module, data: TrainData, probes: dict, extract, device: torch.device) -> Optional[dict[str, Any]]:
+        """Class accuracy: the probe of the attribute whose classes are the model's class names."""
+        names = sorted(data.class_names)
+        probe = next((p for p in probes.values() if sorted(p.classes) == names), None)
+        if probe is None or not data.num_classes:
+            return None
+        fns, per_class = self.condition_generate_fns(G, data, device, data.num_classes), 64
+        features, wanted = [], []
+        for label, fn in enumerate(fns):
+            with torch.no_grad():
+                features.append(extract(fn(per_class, torch.Generator().manual_seed(label))))
+            wanted += [data.class_names[label]] * per_class
+        return {"attribute": probe.name, "class_accuracy": probe.accuracy(torch.cat(features), wanted),
+                "probe_ceiling": probe.ceiling, "per_class": per_class}
 
     def make_pipeline(self, G: nn.Module):
         from zoo.pipelines import GANSamplingPipeline
@@ -618,6 +638,19 @@ class TextGANFamily(Family):
             return generate
 
         return [for_caption(rows[i]) for i in range(len(rows))]
+
+    def faithfulness(self, G: nn.Module, data: TrainData, probes: dict, extract, device: torch.device) -> Optional[dict[str, Any]]:
+        """Attribute accuracy for prompts, sampled exactly as the app samples (the pipeline with seeds)."""
+        from training.faithfulness import text_faithfulness
+
+        pipe = self.make_pipeline(G)
+
+        def generate(prompts: list[str], n: int) -> torch.Tensor:
+            return pipe(prompts, num_images_per_prompt=n, seed=0, output_type="pt").images * 2 - 1
+
+        result = text_faithfulness(generate, extract, probes)
+        result["probe_ceiling"] = {name: p.ceiling for name, p in probes.items()}
+        return result
 
     def make_pipeline(self, G: nn.Module):
         from zoo.pipelines import Text2ImagePipeline

@@ -148,6 +148,24 @@ def nearest_neighbour_picture(
     return save_grid(torch.cat([images, neighbours]), n, path)
 
 
+def faithfulness_scores(
+    family: Family, G: nn.Module, data: TrainData, real: RealSets, data_dir: Path, device: torch.device
+) -> Optional[dict[str, Any]]:
+    """Attribute-probe accuracy of a conditional model's outputs (``None`` without metadata or condition)."""
+    from training import faithfulness
+
+    rows = faithfulness.read_attributes(data_dir, data.num_images)
+    if rows is None:
+        return None
+    probes = faithfulness.fit_probes(real.features, rows, data.groups)
+    extractor = InceptionFeatures(device)
+
+    def extract(images: torch.Tensor) -> torch.Tensor:
+        return torch.cat([extractor(chunk) for chunk in images.split(50)])
+
+    return family.faithfulness(G, data, probes, extract, device)
+
+
 def format_table(rows: list[tuple[str, dict[str, Any]]]) -> str:
     """Markdown table of the half protocol (reference first)."""
     lines = [

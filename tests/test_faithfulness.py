@@ -1,0 +1,65 @@
+"""Attribute probes and text/class faithfulness on synthetic features with a known answer."""
+
+from __future__ import annotations
+
+import torch
+
+from training import faithfulness
+
+GENDERS = ("female", "male")
+EXPRESSIONS = ("neutral", "smiling")
+
+
+def synthetic_people(n_people: int = 60, dim: int = 32, seed: int = 0):
+    """Two photos per person (neutral, smiling); gender lives in feature 0, expression in feature 1."""
+    g = torch.Generator().manual_seed(seed)
+    rows, groups, feats = [], [], []
+    for person in range(n_people):
+        gender = GENDERS[person % 2]
+        identity = torch.randn(dim, generator=g, dtype=torch.float64)
+        for expression in EXPRESSIONS:
+            f = identity.clone()
+            f[0] = 3.0 if gender == "male" else -3.0
+            f[1] = 3.0 if expression == "smiling" else -3.0
+            feats.append(f + 0.3 * torch.randn(dim, generator=g, dtype=torch.float64))
+            rows.append({"gender": gender, "expression": expression, "age": "25", "ethnicity": "white"})
+            groups.append(f"{person:03d}")
+    return torch.stack(feats), rows, groups
+
+
+def encode(wanted: dict[str, str], n: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    f = torch.randn(n, 32, generator=g, dtype=torch.float64)
+    f[:, 0] = 3.0 if wanted["gender"] == "man" else -3.0
+    f[:, 1] = 3.0 if wanted["expression"] == "smiling" else -3.0
+    return f
+
+
+def test_probes_have_ceilings_from_unseen_people_and_skip_single_class_attributes():
+    feats, rows, groups = synthetic_people()
+    probes = faithfulness.fit_probes(feats, rows, groups)
+    assert set(probes) == {"gender", "expression"}  # age and ethnicity have one class here
+    assert probes["gender"].ceiling > 0.95 and probes["expression"].ceiling > 0.95
+    folds = faithfulness.person_folds(groups, 5, 0)
+    for person in set(groups):  # both photos of a person are always in the same fold
+        assert len({int(folds[i]) for i, p in enumerate(groups) if p == person}) == 1
+
+
+def test_text_faithfulness_tells_a_prompt_following_model_from_one_that_ignores_prompts():
+    feats, rows, groups = synthetic_people()
+    probes = faithfulness.fit_probes(feats, rows, groups)
+    table = dict(faithfulness.TEMPLATE_PROMPTS + faithfulness.UNSEEN_PROMPTS)
+
+    def follows(prompts, n):
+        return torch.cat([encode(table[p], n, i) for i, p in enumerate(prompts)])
+
+    def ignores(prompts, n):
+        return torch.cat([encode({"gender": "woman", "expression": "neutral"}, n, i) for i, _ in enumerate(prompts)])
+
+    good = faithfulness.text_faithfulness(follows, lambda x: x, probes, per_prompt=4)
+    bad = faithfulness.text_faithfulness(ignores, lambda x: x, probes, per_prompt=4)
+    for block in ("template_wording", "unseen_wording"):
+        assert good[block]["accuracy"]["gender"] == 1.0 and good[block]["accuracy"]["expression"] == 1.0
+        assert bad[block]["accuracy"]["gender"] == 0.5 and bad[block]["accuracy"]["expression"] == 0.5
+    seen = {p for p, _ in faithfulness.TEMPLATE_PROMPTS}
+    assert not seen & {p for p, _ in faithfulness.UNSEEN_PROMPTS}

@@ -89,3 +89,13 @@ def test_minibatch_stddev_sees_a_batch_without_variety():
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ProjectedDiscriminator(pretrained=False, **kwargs)
+
+
+def test_pixel_discriminator_adds_one_global_vote_per_image():
+    torch.manual_seed(0)
+    d = ProjectedDiscriminator(resolution=32, head_channels=8, projection_channels=(8, 8, 16, 16), pixel_channels=8)
+    out = d(torch.rand(3, 3, 32, 32) * 2 - 1)
+    assert out.logits.shape == (3, 80)  # four heads + the pixel D, 16 votes each
+    assert torch.equal(out.logits[:, 64:], out.logits[:, 64:65].expand(-1, 16))
+    assert any(n.startswith("pixel.") for n, _ in d.named_parameters()) and d.pixel.training
+    assert {id(p) for p in d.pixel.parameters()} <= {id(p) for p in d.trainable_parameters()}

@@ -126,3 +126,25 @@ def test_ema_warmup_ramps_the_decay():
     assert ema_decay_at(90, 0.999, True) == pytest.approx(0.91)
     assert ema_decay_at(10**7, 0.999, True) == 0.999
     assert ema_decay_at(0, 0.999, False) == 0.999
+
+
+def test_refreshed_batchnorm_statistics_describe_the_ema_weights():
+    """The EMA generator's BatchNorm statistics are measured on its own outputs, on a copy."""
+    from training.ema import refreshed_batchnorm
+    from zoo.models.dcgan import DCGANGenerator
+
+    torch.manual_seed(0)
+    ema = DCGANGenerator(resolution=32, latent_dim=8, base_channels=4).eval()
+    bn = ema.net[1]
+    bn.running_mean.fill_(5.0)  # stale statistics, as copied from another model
+    first = ema.net[0]
+
+    def generate_fn(G, data, device):
+        return lambda n, gen: G(torch.randn(n, 8, generator=gen))
+
+    fresh = refreshed_batchnorm(ema, generate_fn, None, torch.device("cpu"), seed=0)
+    assert fresh is not ema and torch.all(bn.running_mean == 5.0)  # the original is untouched
+    with torch.no_grad():
+        pre = first(torch.randn(4096, 8, generator=torch.Generator().manual_seed(1))[:, :, None, None])
+    assert torch.allclose(fresh.net[1].running_mean, pre.mean(dim=(0, 2, 3)), atol=0.05)
+    assert not fresh.training and fresh.net[1].momentum == bn.momentum

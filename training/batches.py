@@ -41,6 +41,15 @@ def mismatched_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) ->
     return out
 
 
+def sketch_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    """The input sketch of each row: with mixed styles, one style drawn per row among those it has."""
+    if data.sketch_styles is None:
+        return data.sketches[idx]
+    available = data.sketch_style_ok[idx].float()
+    style = torch.multinomial(available, 1, generator=rng).squeeze(1)
+    return data.sketch_styles[idx, style]
+
+
 def make_batch(
     data: TrainData,
     idx: torch.Tensor,
@@ -50,7 +59,7 @@ def make_batch(
     channels_last: bool,
 ) -> Batch:
     images = uint8_to_float(data.images[idx])
-    sketches = uint8_to_float(data.sketches[idx]) if data.sketches is not None else None
+    sketches = uint8_to_float(sketch_rows(data, idx, rng)) if data.sketches is not None else None
     if hflip:
         images, sketches = random_hflip([images, sketches], rng)
     fmt = torch.channels_last if channels_last else torch.contiguous_format

@@ -30,6 +30,7 @@ SIDES = ("left", "right")
 CLASS_HEADS = ("projection", "ac")
 DISCRIMINATORS = ("classic", "projected")
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
+SKETCH_STYLES = ("xdog", "xdog_sparse", "xdog_bold", "landmarks", "doodle")
 RESOLUTIONS = (32, 64, 128, 256)
 
 
@@ -75,6 +76,12 @@ class TrainConfig:
     sketch_source: str = _f("none", "pix2pix inputs: 'xdog' (zoo.sketch.extract_sketch of the photo), 'column', 'side_by_side'.")
     sketch_column: Optional[str] = _f(None, "Column holding the input (sketch) image when sketch_source is 'column'.")
     side_by_side_input: str = _f("left", "Which half of a side-by-side image is the input when sketch_source is 'side_by_side'.")
+    sketch_styles: str = _f(
+        "xdog",
+        "With sketch_source 'xdog': comma list of input styles mixed per training sample: xdog, xdog_sparse, xdog_bold, "
+        "landmarks (line drawings from .tem face templates), doodle (hasty version of them).",
+    )
+    landmarks_dir: Optional[str] = _f(None, "Folder of <image stem>.tem face templates for the landmarks/doodle styles (null = <data_dir>/landmarks).")
     max_images: Optional[int] = _f(None, "Use at most this many images of the source (null = all).")
     heldout_fraction: float = _f(0.1, "Fraction of images (or of split_key groups) held out from training for evaluation.")
     split_key: Optional[str] = _f(None, "Column whose groups are never split between train and held-out (e.g. face_id).")
@@ -152,6 +159,10 @@ class TrainConfig:
     @property
     def diffaugment_policies(self) -> tuple[str, ...]:
         return tuple(p.strip() for p in self.diffaugment.split(",") if p.strip())
+
+    @property
+    def sketch_style_list(self) -> list[str]:
+        return [p.strip() for p in self.sketch_styles.split(",") if p.strip()]
 
     @property
     def trackers(self) -> Optional[Union[str, list[str]]]:
@@ -462,6 +473,14 @@ def validate(cfg: TrainConfig) -> None:
             raise ConfigError("sketch_source 'column' needs sketch_column (the input image column)")
     elif cfg.sketch_source != "none":
         raise ConfigError(f"sketch_source is only used by pix2pix; family {cfg.family!r} needs sketch_source 'none'")
+    styles = cfg.sketch_style_list
+    bad = [x for x in styles if x not in SKETCH_STYLES]
+    if bad or not styles:
+        raise ConfigError(f"sketch_styles: unknown or empty {bad or styles}; use a comma list of {', '.join(SKETCH_STYLES)}")
+    if styles != ["xdog"] and cfg.sketch_source != "xdog":
+        raise ConfigError("sketch_styles other than 'xdog' need sketch_source 'xdog' (styles are drawn from the photos)")
+    if {"landmarks", "doodle"} & set(styles) and cfg.data_dir is None and cfg.landmarks_dir is None:
+        raise ConfigError("the landmarks/doodle sketch styles need --landmarks_dir (or a --data_dir with a landmarks folder)")
     if cfg.family == "textgan":
         if not cfg.caption_column and not cfg.caption_template:
             raise ConfigError("textgan needs captions: set caption_column or caption_template")
@@ -473,6 +492,8 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"discriminator 'projected' is available for dcgan and stylegan, not {cfg.family!r} (use 'classic')")
     if cfg.discriminator == "projected" and cfg.spectral_norm:
         raise ConfigError("spectral_norm is for the classic discriminator; the projected one always uses it in its heads")
+    if cfg.lambda_ms > 0 and cfg.family not in ("dcgan", "stylegan"):
+        raise ConfigError(f"lambda_ms (mode seeking) is implemented for dcgan and stylegan, not {cfg.family!r}")
     if cfg.style_mixing_prob > 0 and cfg.family != "stylegan":
         raise ConfigError(f"style_mixing_prob needs per-layer styles (stylegan), not {cfg.family!r}")
     if cfg.family == "stylegan" and cfg.class_head != "projection" and cfg.discriminator == "classic":

@@ -273,6 +273,10 @@ class TrainData:
     heldout_idx: torch.Tensor
     name: str
     cache_path: Path
+    #: Mixed sketch styles (pix2pix): ``[N, S, 3, R, R]`` uint8, which exist ``[N, S]``, their names.
+    sketch_styles: Optional[torch.Tensor] = None
+    sketch_style_ok: Optional[torch.Tensor] = None
+    sketch_style_names: list[str] = field(default_factory=list)
 
     @property
     def num_images(self) -> int:
@@ -298,6 +302,7 @@ def cache_key(cfg: TrainConfig, fingerprint: str) -> str:
         "caption_template": cfg.caption_template,
         "sketch_source": cfg.sketch_source,
         "sketch_column": cfg.sketch_column,
+        **({"sketch_styles": cfg.sketch_style_list, "landmarks": _landmarks_fingerprint(cfg)} if cfg.sketch_style_list != ["xdog"] else {}),
         "side_by_side_input": cfg.side_by_side_input,
         "max_images": cfg.max_images,
         "split_key": cfg.split_key,
@@ -325,11 +330,62 @@ def _encode_captions(captions: list[str], encoder_name: str, batch_size: int = 2
     return table[caption_ids].contiguous(), caption_ids
 
 
-def _sketches_from_photos(images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+def _sketches_from_photos(images: torch.Tensor, batch_size: int = 256, **xdog: float) -> torch.Tensor:
     from zoo.sketch import extract_sketch
 
-    out = [float_to_uint8(extract_sketch(uint8_to_float(images[i : i + batch_size]))) for i in range(0, len(images), batch_size)]
+    out = [float_to_uint8(extract_sketch(uint8_to_float(images[i : i + batch_size]), **xdog)) for i in range(0, len(images), batch_size)]
     return torch.cat(out)
+
+
+#: XDoG variants of the mixed sketch styles: fewer lines (lower tau) and bolder lines (wider blur).
+XDOG_VARIANTS = {"xdog": {}, "xdog_sparse": {"tau": 0.95}, "xdog_bold": {"sigma": 1.0}}
+
+
+def landmarks_dir(cfg: TrainConfig) -> Optional[Path]:
+    if cfg.landmarks_dir:
+        return Path(cfg.landmarks_dir).expanduser()
+    return Path(cfg.data_dir).expanduser() / "landmarks" if cfg.data_dir else None
+
+
+def _landmarks_fingerprint(cfg: TrainConfig) -> str:
+    folder = landmarks_dir(cfg)
+    if folder is None or not folder.is_dir():
+        return "none"
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.tem")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def sketch_style_tensors(cfg: TrainConfig, images: torch.Tensor, file_names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[N, S, 3, R, R]`` uint8 sketches in every configured style, and ``[N, S]`` which exist.
+
+    Template styles exist only for photos with a ``.tem`` file (London faces: the neutral photos;
+    a smiling photo's mouth does not match its neutral template). The doodle of row ``i`` uses
+    seed ``i``, so the cache is deterministic.
+    """
+    from zoo import line_drawings
+
+    styles, folder = cfg.sketch_style_list, landmarks_dir(cfg)
+    resolution = images.shape[-1]
+    out = torch.empty(len(images), len(styles), *images.shape[1:], dtype=torch.uint8)
+    ok = torch.ones(len(images), len(styles), dtype=torch.bool)
+    for s, style in enumerate(styles):
+        if style in XDOG_VARIANTS:
+            out[:, s] = _sketches_from_photos(images, **XDOG_VARIANTS[style])
+            continue
+        for i, name in enumerate(file_names):
+            path = line_drawings.template_path(folder, name) if folder is not None else None
+            if path is None:
+                ok[i, s] = False
+                out[i, s] = 255
+                continue
+            stroke = line_drawings.doodle(i, resolution) if style == "doodle" else line_drawings.CLEAN
+            drawing = line_drawings.render(line_drawings.read_template(path), resolution, stroke)
+            out[i, s] = torch.from_numpy(np.array(drawing)).permute(2, 0, 1)
+    if not ok.any(dim=1).all():
+        raise ValueError(f"some images have none of the sketch styles {styles}; add 'xdog' to sketch_styles")
+    return out, ok
 
 
 def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -374,6 +430,10 @@ def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], 
     meta: dict[str, str] = {"version": CACHE_VERSION, "name": source.name}
     if cfg.sketch_source == "xdog":
         tensors["sketches"] = _sketches_from_photos(tensors["images"])
+        if cfg.sketch_style_list != ["xdog"]:
+            names = [str(rows[i].get(image_key, "")) for i in range(limit)]
+            tensors["sketch_styles"], tensors["sketch_style_ok"] = sketch_style_tensors(cfg, tensors["images"], names)
+            meta["sketch_styles"] = json.dumps(cfg.sketch_style_list)
     elif sketches:
         tensors["sketches"] = torch.stack(sketches).contiguous()
     if cfg.label_column:
@@ -444,6 +504,9 @@ def load_data(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainData
         heldout_idx=heldout_idx,
         name=cfg.dataset_name or (cfg.dataset if cfg.dataset else source.name),
         cache_path=path,
+        sketch_styles=tensors.get("sketch_styles"),
+        sketch_style_ok=tensors.get("sketch_style_ok"),
+        sketch_style_names=json.loads(meta.get("sketch_styles", "[]")),
     )
 
 

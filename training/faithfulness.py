@@ -89,6 +89,16 @@ def person_folds(person: list[str], folds: int, seed: int) -> torch.Tensor:
     return torch.tensor([fold_of_person[p] for p in person])
 
 
+@dataclass
+class Context:
+    """What the families' faithfulness hooks may use."""
+
+    probes: dict[str, AttributeProbe]
+    rows: list[dict[str, str]]
+    landmarks: Path
+    train_features: torch.Tensor
+
+
 #: Prompts for text-to-image faithfulness: (prompt, wanted attributes). The first block follows the
 #: training captions' wording; the second uses wordings that never occur in them.
 TEMPLATE_PROMPTS: list[tuple[str, dict[str, str]]] = [
@@ -130,4 +140,66 @@ def text_faithfulness(
             wanted = [w[attribute] for _, w in prompts for _ in range(per_prompt)]
             scores[attribute] = probes[attribute].accuracy(features, wanted)
         result[block] = {"accuracy": scores, "prompts": [p for p, _ in prompts]}
+    return result
+
+
+#: Doodle variants drawn per held-out face (doodles are random; several give a steadier number).
+DOODLES_PER_FACE = 4
+
+
+def sketch_inputs(data, rows: list[dict[str, str]], landmarks: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Held-out people's inputs per sketch style: ``style -> (sketches [M, 3, R, R] in [-1, 1], row of each)``.
+
+    ``edges`` are the XDoG sketches the app makes from uploaded photos; ``landmarks`` are clean line
+    drawings from the face templates (only photos with a template: London's neutral ones);
+    ``doodle`` are hasty versions of those (thicker, dropped and jittered strokes).
+    """
+    from training.data import uint8_to_float
+    from zoo import line_drawings
+
+    held = data.heldout_idx.tolist()
+    resolution = data.images.shape[-1]
+    out = {"edges": (uint8_to_float(data.sketches[held]), torch.tensor(held))}
+    templates = [(i, line_drawings.template_path(landmarks, rows[i]["file_name"])) for i in held]
+    templates = [(i, line_drawings.read_template(p)) for i, p in templates if p is not None]
+    if templates:
+        def as_tensor(images) -> torch.Tensor:
+            import numpy as np
+
+            return torch.stack([torch.from_numpy(np.array(im)).permute(2, 0, 1) for im in images]).float() / 127.5 - 1
+
+        clean = as_tensor(line_drawings.render(t, resolution) for _, t in templates)
+        doodles = as_tensor(
+            line_drawings.render(t, resolution, line_drawings.doodle(1000 * i + k, resolution))
+            for i, t in templates for k in range(DOODLES_PER_FACE)
+        )
+        rows_clean = torch.tensor([i for i, _ in templates])
+        out["landmarks"] = (clean, rows_clean)
+        out["doodle"] = (doodles, rows_clean.repeat_interleave(DOODLES_PER_FACE))
+    return out
+
+
+def sketch_faithfulness(G, data, rows: list[dict[str, str]], landmarks: Path, train_features: torch.Tensor,
+                        extract: Callable[[torch.Tensor], torch.Tensor], device: torch.device) -> dict[str, Any]:
+    """Per sketch style on held-out people: L1/SSIM to the real photo, edge consistency (L1 between
+    the output's own XDoG sketch and the input), and KID/precision of the outputs against the
+    training photos (k=3). ``n`` is the number of inputs of that style."""
+    from training.data import uint8_to_float
+    from training.metrics import paired_metrics
+    from training.quality import DEFAULT_K, precision_recall
+    from training.scorecard import _kid
+    from zoo.sketch import extract_sketch
+
+    result = {}
+    for style, (sketches, row) in sketch_inputs(data, rows, landmarks).items():
+        with torch.no_grad():
+            photos = torch.cat([G(chunk.to(device)).float().clamp(-1, 1).cpu() for chunk in sketches.split(64)])
+        targets = uint8_to_float(data.images[row])
+        paired = paired_metrics(photos, targets)
+        consistency = float(((extract_sketch(photos) - sketches).abs() / 2).mean())
+        features = extract(photos)
+        kid, _ = _kid(train_features, features) if len(photos) >= 2 else (None, None)
+        precision = precision_recall(train_features, features, DEFAULT_K)["precision"] if len(photos) > DEFAULT_K else None
+        result[style] = {"n": int(len(photos)), "l1": paired["l1"], "ssim": paired["ssim"],
+                         "edge_consistency_l1": consistency, "kid": kid, "precision": precision}
     return result

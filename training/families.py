@@ -25,7 +25,7 @@ from training.augment import diff_augment
 from training.config import ConfigError, TrainConfig
 from training.batches import Batch
 from training.data import TrainData, uint8_to_float
-from zoo.latents import latents_from_seed
+from zoo.latents import latents_from_seed, stream_seed
 
 Logs = dict[str, torch.Tensor]
 GenerateFn = Callable[[int, torch.Generator], torch.Tensor]
@@ -156,9 +156,9 @@ class Family:
     def fid_real_images(self, data: TrainData) -> torch.Tensor:
         return data.train_images_float()
 
-    def faithfulness(self, G: nn.Module, data: TrainData, probes: dict, extract, device: torch.device) -> Optional[dict[str, Any]]:
-        """How well outputs follow their condition, read by attribute probes (training/faithfulness.py);
-        ``None`` when the family has no condition a probe can read."""
+    def faithfulness(self, G: nn.Module, data: TrainData, context, extract, device: torch.device) -> Optional[dict[str, Any]]:
+        """How well outputs follow their condition (training/faithfulness.py; ``context`` holds the
+        attribute probes, metadata rows and real features); ``None`` for unconditional models."""
         return None
 
     def condition_generate_fns(self, G: nn.Module, data: TrainData, device: torch.device, limit: int) -> list[GenerateFn]:
@@ -288,8 +288,9 @@ class _NoiseFamily(Family):
 
         return [for_class(c) for c in range(min(data.num_classes, limit))]
 
-    def faithfulness(self, G: nn.Module, data: TrainData, probes: dict, extract, device: torch.device) -> Optional[dict[str, Any]]:
+    def faithfulness(self, G: nn.Module, data: TrainData, context, extract, device: torch.device) -> Optional[dict[str, Any]]:
         """Class accuracy: the probe of the attribute whose classes are the model's class names."""
+        probes = context.probes
         names = sorted(data.class_names)
         probe = next((p for p in probes.values() if sorted(p.classes) == names), None)
         if probe is None or not data.num_classes:
@@ -441,11 +442,13 @@ class Pix2PixFamily(Family):
         return torch.cat([fixed["sketches"], fake, fixed["photos"]]), fixed["sketches"].shape[0]
 
     def fid_generate_fn(self, G: nn.Module, data: TrainData, device: torch.device) -> GenerateFn:
-        sketches = data.sketches[data.train_idx]
+        """Training people's sketches, in the run's mix of styles (so BatchNorm statistics re-estimated
+        through this sampler describe every style the model is used with)."""
+        from training.batches import sketch_rows
 
         def generate(n: int, gen: torch.Generator) -> torch.Tensor:
-            idx = torch.randint(0, len(sketches), (n,), generator=gen)
-            return G(uint8_to_float(sketches[idx]).to(device)).float().clamp(-1, 1)
+            idx = data.train_idx[torch.randint(0, len(data.train_idx), (n,), generator=gen)]
+            return G(uint8_to_float(sketch_rows(data, idx, gen)).to(device)).float().clamp(-1, 1)
 
         return generate
 
@@ -460,6 +463,13 @@ class Pix2PixFamily(Family):
             return generate
 
         return [for_sketch(int(i)) for i in idx.unique()]
+
+    def faithfulness(self, G: nn.Module, data: TrainData, context, extract, device: torch.device) -> Optional[dict[str, Any]]:
+        """Per input style (edges, landmark drawings, doodles) on held-out people: training/faithfulness.py."""
+        from training.faithfulness import sketch_faithfulness
+
+        return {"sketch_styles": sketch_faithfulness(G, data, context.rows, context.landmarks, context.train_features,
+                                                     extract, device)}
 
     def paired_eval(self, G: nn.Module, data: TrainData, device: torch.device) -> dict[str, Any]:
         """L1/SSIM on held-out pairs, and the mean-face baseline they should beat."""
@@ -603,8 +613,8 @@ class TextGANFamily(Family):
         dim, cond_dim = G.config.latent_dim, G.config.condition_dim
         return {
             "z": torch.cat([latents_from_seed(s, dim) for s in range(n)]),
-            # Same convention as Text2ImagePipeline: CA noise is the seed's draw, flipped.
-            "ca_noise": torch.cat([latents_from_seed(s, cond_dim) for s in range(n)]).flip(1),
+            # Same convention as Text2ImagePipeline: CA noise from an independent stream of the seed.
+            "ca_noise": torch.cat([latents_from_seed(stream_seed(s, 1), cond_dim) for s in range(n)]),
             "text_embeds": data.text_embeds[rows],
             "captions": [data.captions[i] for i in rows],
         }
@@ -639,10 +649,11 @@ class TextGANFamily(Family):
 
         return [for_caption(rows[i]) for i in range(len(rows))]
 
-    def faithfulness(self, G: nn.Module, data: TrainData, probes: dict, extract, device: torch.device) -> Optional[dict[str, Any]]:
+    def faithfulness(self, G: nn.Module, data: TrainData, context, extract, device: torch.device) -> Optional[dict[str, Any]]:
         """Attribute accuracy for prompts, sampled exactly as the app samples (the pipeline with seeds)."""
         from training.faithfulness import text_faithfulness
 
+        probes = context.probes
         pipe = self.make_pipeline(G)
 
         def generate(prompts: list[str], n: int) -> torch.Tensor:

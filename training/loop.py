@@ -419,6 +419,7 @@ class Trainer:
             num_processes=self.accelerator.num_processes,
             command=self.command,
             dataset=describe(self.data, cfg),
+            class_names=self.data.class_names if self.data.num_classes else None,
         )
         if cfg.model_card:
             self._write_card()

@@ -64,7 +64,10 @@ def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Te
 
     ``real_images`` must have ``requires_grad=True`` and be the tensor D was applied to.
     """
-    (grad,) = torch.autograd.grad(real_logits.sum(), real_images, create_graph=True)
+    # Under fp16 autocast the logits are half precision: sum them in float32 (a batch of large
+    # logits overflows fp16), and square the gradient in float32. The penalty is taken before any
+    # loss scaling (accelerate scales only the final backward), so no unscaling is needed.
+    (grad,) = torch.autograd.grad(real_logits.float().sum(), real_images, create_graph=True)
     return grad.float().pow(2).flatten(1).sum(1).mean()
 
 

@@ -97,10 +97,13 @@ def write_summary(
     num_processes: int,
     command: str,
     dataset: dict[str, Any],
+    class_names: Optional[list[str]] = None,
 ) -> None:
+    """``class_names`` (class-conditional runs) is what the app shows in its class pickers."""
     write_json(
         path,
         {
+            **({"class_names": list(class_names)} if class_names else {}),
             "family": cfg.family,
             "task": task,
             "resolution": resolution,

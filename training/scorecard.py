@@ -157,13 +157,16 @@ def faithfulness_scores(
     rows = faithfulness.read_attributes(data_dir, data.num_images)
     if rows is None:
         return None
-    probes = faithfulness.fit_probes(real.features, rows, data.groups)
+    context = faithfulness.Context(
+        probes=faithfulness.fit_probes(real.features, rows, data.groups), rows=rows,
+        landmarks=Path(data_dir) / "landmarks", train_features=real.of(real.train_idx),
+    )
     extractor = InceptionFeatures(device)
 
     def extract(images: torch.Tensor) -> torch.Tensor:
         return torch.cat([extractor(chunk) for chunk in images.split(50)])
 
-    return family.faithfulness(G, data, probes, extract, device)
+    return family.faithfulness(G, data, context, extract, device)
 
 
 def format_table(rows: list[tuple[str, dict[str, Any]]]) -> str:

@@ -218,3 +218,18 @@ def latents_from_seed(seed: int, latent_dim: int, batch: int = 1) -> torch.Tenso
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     generator = torch.Generator(device="cpu").manual_seed(seed)
     return torch.randn(batch, latent_dim, generator=generator)
+
+
+_STREAM_MIX = 0x9E3779B97F4A7C15
+
+
+def stream_seed(seed: int, stream: int) -> int:
+    """A seed for a second, independent random stream tied to ``seed`` (e.g. the text model's
+    conditioning-augmentation noise next to its z).
+
+    Why not reuse ``seed``: two draws from equally seeded generators are the same numbers, and
+    even a flipped copy of z shares most of its values with z (torch fills normal values in
+    blocks), so the "two" noises would be one. Mixing the seed with a large odd constant gives
+    an unrelated stream, still the same on every machine.
+    """
+    return ((seed + 1) * _STREAM_MIX + stream * 0xBF58476D1CE4E5B9) % 2**63

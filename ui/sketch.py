@@ -41,7 +41,8 @@ SELECT_BRUSH_JS = """
 
 
 def example_sketches() -> list[str]:
-    return sorted(str(p) for p in EXAMPLES_DIR.glob("sketch_*.png"))
+    """Line drawings from face templates first (what a hand drawing should look like), then edge sketches."""
+    return sorted(str(p) for p in EXAMPLES_DIR.glob("drawing_*.png")) + sorted(str(p) for p in EXAMPLES_DIR.glob("sketch_*.png"))
 
 
 def _canvas_image(canvas: Any) -> Optional[PIL.Image.Image]:
@@ -103,7 +104,11 @@ def build(catalog: Catalog) -> None:
     gr.Markdown(
         "Draw a face with the mouse (black lines on white), or upload a line drawing. Tick the box to upload a "
         "*photo* instead: the app first turns it into a line drawing with the same extractor the model was "
-        "trained on. An uploaded image takes precedence over the canvas (clear the upload to use your drawing)."
+        "trained on. An uploaded image takes precedence over the canvas (clear the upload to use your drawing).\n\n"
+        "**What works best:** a frontal face that fills the middle third of the canvas, drawn with thin lines: "
+        "the outline of the face, brows, eyes, nose and lips, like the first example drawings. The model was "
+        "trained on such drawings (made from face landmark templates), on hasty doodles of them and on edge "
+        "sketches of photos; it has not seen profiles, shading or tiny faces in a corner."
     )
     if default is None:
         gr.Markdown("**Note:** no sketch-to-photo model is available yet; start the app with `--model org/name`.")

@@ -123,3 +123,18 @@ def test_bundled_recipe_still_runs(name, tmp_path):
     ])
     assert Trainer(cfg, command="pytest").run() == 0
     assert (tmp_path / name / "model_index.json").is_file()
+
+
+def test_readme_model_tables_are_what_the_script_prints(capsys):
+    """The README's model tables are pasted output of scripts/model_table.py, never edited by hand."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("model_table", ROOT / "scripts" / "model_table.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.main()
+    printed = capsys.readouterr().out.strip()
+    readme = (ROOT / "README.md").read_text()
+    begin = readme.index("<!-- BEGIN MODEL TABLE (python scripts/model_table.py) -->")
+    end = readme.index("<!-- END MODEL TABLE -->")
+    assert readme[begin:end].split("-->", 1)[1].strip() == printed

@@ -99,3 +99,27 @@ def test_pixel_discriminator_adds_one_global_vote_per_image():
     assert torch.equal(out.logits[:, 64:], out.logits[:, 64:65].expand(-1, 16))
     assert any(n.startswith("pixel.") for n, _ in d.named_parameters()) and d.pixel.training
     assert {id(p) for p in d.pixel.parameters()} <= {id(p) for p in d.trainable_parameters()}
+
+
+def test_sketch_condition_changes_the_verdict_on_the_same_photo():
+    from zoo.models.projected import SketchProjectedDiscriminator
+
+    torch.manual_seed(0)
+    d = SketchProjectedDiscriminator(resolution=32, head_channels=8, projection_channels=(8, 8, 16, 16)).eval()
+    photo = torch.rand(2, 3, 32, 32) * 2 - 1
+    a = d(torch.ones(2, 3, 32, 32), photo).logits
+    b = d(-torch.ones(2, 3, 32, 32), photo).logits
+    assert a.shape == (2, 64) and not torch.allclose(a, b)
+
+
+def test_caption_condition_gives_conditional_and_unconditional_logits():
+    from zoo.models.projected import TextProjectedDiscriminator
+
+    torch.manual_seed(0)
+    d = TextProjectedDiscriminator(resolution=32, head_channels=8, projection_channels=(8, 8, 16, 16), condition_dim=6).eval()
+    images = torch.rand(2, 3, 32, 32) * 2 - 1
+    one, other = d(images, torch.randn(2, 6)), d(images, torch.randn(2, 6))
+    assert not torch.allclose(one.logits, other.logits)
+    assert torch.equal(one.class_logits, other.class_logits)  # unconditional: the caption is not used
+    with pytest.raises(ValueError, match="condition"):
+        ProjectedDiscriminator.forward(d, images)

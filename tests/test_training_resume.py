@@ -12,6 +12,7 @@ from training.loop import Trainer
 from training.synthetic import make_imagefolder
 
 N = 3
+SMALL_PROJECTED = {"head_channels": 8, "projection_channels": [8, 8, 16, 16]}
 FAMILY_ARGS = {
     # Each family's own sources of randomness and state are switched on: class labels, lazy R1,
     # StyleGAN's w_avg and noise inputs, pix2pix dropout, textgan CA noise and mismatched captions.
@@ -21,7 +22,11 @@ FAMILY_ARGS = {
     "textgan": {"family": "textgan", "caption_template": "a {expression} {gender_noun}"},
     # The few-shot recipe: frozen-feature D with projection conditioning, mode-seeking term.
     "dcgan-projected": {"family": "dcgan", "discriminator": "projected", "label_column": "expression", "lambda_ms": 0.1,
-                        "discriminator_kwargs": {"head_channels": 8, "projection_channels": [8, 8, 16, 16]}},
+                        "discriminator_kwargs": SMALL_PROJECTED},
+    "pix2pix-projected": {"family": "pix2pix", "sketch_source": "xdog", "discriminator": "projected",
+                          "discriminator_kwargs": SMALL_PROJECTED},
+    "textgan-projected": {"family": "textgan", "caption_template": "a {expression} {gender_noun}",
+                          "discriminator": "projected", "discriminator_kwargs": SMALL_PROJECTED},
 }
 
 

@@ -103,7 +103,7 @@ class TrainConfig:
     class_head: str = _f("projection", "How a class-conditional D uses labels: 'projection' or 'ac' (auxiliary classifier).")
     discriminator: str = _f(
         "classic",
-        "'classic' (the family's own D) or 'projected' (frozen EfficientNet-lite0 features + small heads; dcgan, stylegan).",
+        "'classic' (the family's own D) or 'projected' (frozen EfficientNet-lite0 features + small heads; conditions on classes, sketches or captions).",
     )
     spectral_norm: bool = _f(False, "Spectral normalisation in D (dcgan, pix2pix).")
     generator_kwargs: dict = _f({}, "Extra generator constructor arguments (e.g. {mapping_layers: 2} for stylegan).")
@@ -199,6 +199,8 @@ TINY_MODEL_KWARGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "pix2pix": ({}, {"num_layers": 2}),
     "textgan": ({"condition_dim": 16}, {}),
 }
+#: The tiny preset's projected-discriminator heads (the frozen feature network cannot shrink).
+TINY_PROJECTED_KWARGS: dict[str, Any] = {"head_channels": 8, "projection_channels": [8, 8, 16, 16]}
 
 
 def field_docs() -> dict[str, tuple[str, Any, str]]:
@@ -376,6 +378,8 @@ def build_config(values: dict[str, Any], overrides: Optional[dict[str, Any]] = N
     if tiny is True:
         family = merged.get("family", "dcgan")
         g_tiny, d_tiny = TINY_MODEL_KWARGS.get(family, ({}, {}))
+        if merged.get("discriminator", "classic") == "projected":
+            d_tiny = TINY_PROJECTED_KWARGS
         merged["generator_kwargs"] = {**g_tiny, **(merged.get("generator_kwargs") or {})}
         merged["discriminator_kwargs"] = {**d_tiny, **(merged.get("discriminator_kwargs") or {})}
     checked = {key: _check_type(key, value, hints[key]) for key, value in merged.items()}
@@ -488,8 +492,6 @@ def validate(cfg: TrainConfig) -> None:
             raise ConfigError("textgan is conditioned on captions; label_column is not supported for it")
     elif cfg.caption_column or cfg.caption_template:
         raise ConfigError(f"caption_column/caption_template are only used by textgan, not {cfg.family!r}")
-    if cfg.discriminator == "projected" and cfg.family not in ("dcgan", "stylegan"):
-        raise ConfigError(f"discriminator 'projected' is available for dcgan and stylegan, not {cfg.family!r} (use 'classic')")
     if cfg.discriminator == "projected" and cfg.spectral_norm:
         raise ConfigError("spectral_norm is for the classic discriminator; the projected one always uses it in its heads")
     if cfg.lambda_ms > 0 and cfg.family not in ("dcgan", "stylegan"):

@@ -68,7 +68,14 @@ class StepContext:
 
 def _check_kwargs(cls: type, given: dict[str, Any], reserved: set[str], what: str) -> dict[str, Any]:
     """Extra constructor arguments from the config, checked against the class signature."""
-    params = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    params: set[str] = set()
+    for klass in cls.__mro__:  # a subclass taking **kwargs passes them on to its parent
+        if "__init__" not in vars(klass):
+            continue
+        signature = inspect.signature(klass.__init__).parameters
+        params |= {n for n, p in signature.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)} - {"self"}
+        if not any(p.kind == p.VAR_KEYWORD for p in signature.values()):
+            break
     for key in given:
         if key in reserved:
             raise ConfigError(f"{what}.{key} is set from the top-level config; use --{key} or the family's own key instead")
@@ -91,7 +98,7 @@ def _sum_terms(terms: dict[str, Optional[torch.Tensor]]) -> tuple[torch.Tensor, 
 
 
 #: ProjectedDiscriminator arguments that come from top-level config keys.
-PROJECTED_RESERVED = {"resolution", "num_classes", "class_head"}
+PROJECTED_RESERVED = {"resolution", "num_classes", "class_head", "condition_dim", "condition_channels"}
 
 
 class Family:
@@ -120,10 +127,14 @@ class Family:
     def discriminator_class(self, cfg: TrainConfig) -> tuple[type, set[str]]:
         """The D class the config asks for and the constructor arguments the trainer sets itself."""
         if cfg.discriminator == "projected":
-            from zoo.models.projected import ProjectedDiscriminator
-
-            return ProjectedDiscriminator, PROJECTED_RESERVED
+            return self.projected_class(), PROJECTED_RESERVED
         return self.model_classes()[1], self.reserved_d
+
+    def projected_class(self) -> type:
+        """This family's projected discriminator (the plain one judges images with optional classes)."""
+        from zoo.models.projected import ProjectedDiscriminator
+
+        return ProjectedDiscriminator
 
     def model_classes(self) -> tuple[type, type]:
         raise NotImplementedError
@@ -387,9 +398,18 @@ class Pix2PixFamily(Family):
         extra = _check_kwargs(UNetGenerator, cfg.generator_kwargs, self.reserved_g, "generator_kwargs")
         return UNetGenerator(resolution=cfg.resolution, base_channels=cfg.base_channels, **extra)
 
+    def projected_class(self) -> type:
+        from zoo.models.projected import SketchProjectedDiscriminator
+
+        return SketchProjectedDiscriminator
+
     def build_discriminator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
         from zoo.models.pix2pix import PatchGANDiscriminator
 
+        if cfg.discriminator == "projected":  # the photo through frozen features, the sketch beside each stage
+            cls, reserved = self.discriminator_class(cfg)
+            extra = _check_kwargs(cls, cfg.discriminator_kwargs, reserved, "discriminator_kwargs")
+            return cls(resolution=cfg.resolution, num_classes=data.num_classes, class_head=cfg.class_head, **extra)
         extra = _check_kwargs(PatchGANDiscriminator, cfg.discriminator_kwargs, self.reserved_d, "discriminator_kwargs")
         return PatchGANDiscriminator(
             in_channels=6, base_channels=cfg.d_channels, num_classes=data.num_classes,
@@ -538,6 +558,11 @@ class TextGANFamily(Family):
     def task(self, data: TrainData) -> str:
         return "text-to-image"
 
+    def projected_class(self) -> type:
+        from zoo.models.projected import TextProjectedDiscriminator
+
+        return TextProjectedDiscriminator
+
     @staticmethod
     def stage_resolutions(cfg: TrainConfig) -> list[int]:
         refine = int(cfg.generator_kwargs.get("refine_resolution", 0) or 0)
@@ -555,8 +580,12 @@ class TextGANFamily(Family):
     def build_discriminator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
         from zoo.models.textgan import TextMatchingDiscriminator
 
-        extra = _check_kwargs(TextMatchingDiscriminator, cfg.discriminator_kwargs, self.reserved_d, "discriminator_kwargs")
         dim = int(data.text_embeds.shape[1])
+        if cfg.discriminator == "projected":  # caption embedding projected into every head
+            cls, reserved = self.discriminator_class(cfg)
+            extra = _check_kwargs(cls, cfg.discriminator_kwargs, reserved, "discriminator_kwargs")
+            return StageDiscriminators([cls(resolution=r, condition_dim=dim, **extra) for r in self.stage_resolutions(cfg)])
+        extra = _check_kwargs(TextMatchingDiscriminator, cfg.discriminator_kwargs, self.reserved_d, "discriminator_kwargs")
         return StageDiscriminators(
             [
                 TextMatchingDiscriminator(resolution=r, text_embed_dim=dim, base_channels=cfg.d_channels, **extra)

@@ -126,9 +126,15 @@ def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
 
 
 class PatchHead(nn.Module):
-    """One stage's small discriminator: strided SN convs to <= 4x4, minibatch std, 3x3 conv to patch logits."""
+    """One stage's small discriminator: strided SN convs to <= 4x4, minibatch std, 3x3 conv to patch logits.
 
-    def __init__(self, in_channels: int, size: int, width: int, num_classes: int = 0, group_size: int = 4):
+    Conditioning by projection (Miyato & Koyama, 2018): a class embedding or a linear map of a
+    condition vector (a caption embedding) is dotted with the features at every patch and added
+    to its logit, so "real for this condition" and "real at all" are separate terms.
+    """
+
+    def __init__(self, in_channels: int, size: int, width: int, num_classes: int = 0, group_size: int = 4,
+                 condition_dim: int = 0):
         super().__init__()
         layers: list[nn.Module] = []
         channels = in_channels
@@ -139,14 +145,20 @@ class PatchHead(nn.Module):
         self.group_size = group_size
         self.to_logits = spectral_norm(nn.Conv2d(channels + 1, 1, 3, padding=1))
         self.class_embedding = spectral_norm(nn.Embedding(num_classes, channels + 1)) if num_classes else None
+        self.condition_projection = spectral_norm(nn.Linear(condition_dim, channels + 1, bias=False)) if condition_dim else None
 
-    def forward(self, x: torch.Tensor, class_labels: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(patch logits ``[B, h*w]``, pooled features ``[B, C]`` for an auxiliary classifier)."""
+    def forward(
+        self, x: torch.Tensor, class_labels: Optional[torch.Tensor] = None, condition: Optional[torch.Tensor] = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(conditional patch logits ``[B, h*w]``, pooled features ``[B, C]``, unconditional patch logits)."""
         h = minibatch_stddev(self.body(x), self.group_size)
-        logits = self.to_logits(h)
+        plain = self.to_logits(h)
+        logits = plain
         if self.class_embedding is not None and class_labels is not None:
             logits = logits + (self.class_embedding(class_labels)[:, :, None, None] * h).sum(1, keepdim=True)
-        return logits.flatten(1), h.mean(dim=(2, 3))
+        if self.condition_projection is not None and condition is not None:
+            logits = logits + (self.condition_projection(condition)[:, :, None, None] * h).sum(1, keepdim=True)
+        return logits.flatten(1), h.mean(dim=(2, 3)), plain.flatten(1)
 
 
 #: Every head's logits are brought to this many patches per side, so each scale votes equally.
@@ -183,6 +195,8 @@ class ProjectedDiscriminator(nn.Module):
         head_channels: int = 64,
         group_size: int = 4,
         pixel_channels: int = 0,
+        condition_dim: int = 0,
+        condition_channels: int = 0,
         pretrained: bool = True,
     ):
         super().__init__()
@@ -202,8 +216,9 @@ class ProjectedDiscriminator(nn.Module):
         )
         sizes = [max(1, self.feature_resolution // s) for s in (4, 8, 16, 32)]
         use_projection = num_classes > 0 and class_head == "projection"
+        self.condition_dim, self.condition_channels = condition_dim, condition_channels
         self.heads = nn.ModuleList(
-            PatchHead(c, s, head_channels, num_classes if use_projection else 0, group_size)
+            PatchHead(c + condition_channels, s, head_channels, num_classes if use_projection else 0, group_size, condition_dim)
             for c, s in zip(projection_channels, sizes)
         )
         # Optional pixel-space judge (as in Vision-aided GAN, which keeps the original D next to the
@@ -238,7 +253,17 @@ class ProjectedDiscriminator(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for name, p in self.named_parameters() if not name.startswith("features.")]
 
-    def forward(self, images: torch.Tensor, class_labels: Optional[torch.Tensor] = None) -> DiscriminatorOutput:
+    def forward(
+        self,
+        images: torch.Tensor,
+        class_labels: Optional[torch.Tensor] = None,
+        condition_vector: Optional[torch.Tensor] = None,
+        condition_image: Optional[torch.Tensor] = None,
+    ) -> DiscriminatorOutput:
+        """``condition_vector [B, condition_dim]`` is projected into every head; ``condition_image
+        [B, condition_channels, H, W]`` (a sketch) is resized to each stage and concatenated to it.
+        With a condition vector, ``class_logits`` carries the *unconditional* logits (the text
+        family's matching-aware loss uses both)."""
         r = self.resolution
         if images.ndim != 4 or tuple(images.shape[1:]) != (3, r, r):
             raise ValueError(f"images must have shape [B, 3, {r}, {r}], got {tuple(images.shape)}")
@@ -248,8 +273,13 @@ class ProjectedDiscriminator(nn.Module):
         if self.feature_resolution != r:
             images = F.interpolate(images, size=(self.feature_resolution,) * 2, mode="bilinear", align_corners=False)
         stages = self.features["projection"](self.features["network"](images))
+        if (condition_vector is None) != (self.condition_dim == 0) or (condition_image is None) != (self.condition_channels == 0):
+            raise ValueError("pass condition_vector / condition_image exactly when the discriminator was built with "
+                             f"condition_dim={self.condition_dim} / condition_channels={self.condition_channels}")
+        if condition_image is not None:
+            stages = [torch.cat([x, F.interpolate(condition_image, size=x.shape[-2:], mode="area")], dim=1) for x in stages]
         labels = None if class_labels is None else class_labels.to(images.device).long()
-        outputs = [head(x, labels) for head, x in zip(self.heads, stages)]
+        outputs = [head(x, labels, condition_vector) for head, x in zip(self.heads, stages)]
         logits = [_as_patch_grid(o[0]) for o in outputs]
         if self.pixel is not None:
             pixel_logit = self.pixel(original, labels if self.pixel.config.num_classes else None).logits
@@ -258,4 +288,24 @@ class ProjectedDiscriminator(nn.Module):
         class_logits = None
         if self.class_classifier is not None:
             class_logits = self.class_classifier(torch.cat([o[1] for o in outputs], dim=1))
+        elif self.condition_dim:
+            class_logits = torch.cat([_as_patch_grid(o[2]) for o in outputs], dim=1)
         return DiscriminatorOutput(logits=logits, class_logits=class_logits)
+
+
+class SketchProjectedDiscriminator(ProjectedDiscriminator):
+    """pix2pix's D signature ``(sketch, photo, class_labels)``: the photo is judged, the sketch conditions."""
+
+    def __init__(self, resolution: int = 64, num_classes: int = 0, class_head: str = "ac", **kwargs):
+        kwargs.setdefault("condition_channels", 3)
+        super().__init__(resolution=resolution, num_classes=num_classes, class_head=class_head, **kwargs)
+
+    def forward(self, sketch: torch.Tensor, photo: torch.Tensor, class_labels: Optional[torch.Tensor] = None) -> DiscriminatorOutput:
+        return super().forward(photo, class_labels, condition_image=sketch)
+
+
+class TextProjectedDiscriminator(ProjectedDiscriminator):
+    """The text family's D signature ``(images, text_embeds)``: matching-aware through projection."""
+
+    def forward(self, images: torch.Tensor, text_embeds: torch.Tensor) -> DiscriminatorOutput:
+        return super().forward(images, condition_vector=text_embeds)

@@ -1,7 +1,7 @@
 """Turn a finished training run into a bundled model: copy, fp16, evaluate, card.
 
-    python scripts/bundle_model.py runs/faces-projected-64 faces-dcgan-64 \
-        --reproduce "python training/train.py --config training/configs/faces-dcgan-64.yaml --data_dir data/london_faces" \
+    python scripts/bundle_model.py runs/faces-projected-64 faces-projected-64 \
+        --reproduce "python training/train.py --config training/configs/faces-projected-64.yaml --data_dir data/london_faces --max_steps 3000" \
         --compare step1000=runs/faces-projected-64/checkpoints/checkpoint-1000/model_2.safetensors
 
 Steps: copy the pipeline directory (weights, configs, samples, metrics, summary; never the
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -42,11 +43,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if not (args.run_dir / "model_index.json").is_file():
         parser.error(f"{args.run_dir} is not a finished run (no model_index.json)")
-    target = ROOT / "zoo" / "pretrained" / args.name
+    target = Path(os.path.relpath(ROOT / "zoo" / "pretrained" / args.name))  # relative: no local path in the card
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(args.run_dir, target, ignore=lambda d, names: [n for n in names if Path(d) == args.run_dir and n in SKIP])
     export_fp16(target)
+    for grid in (target / "samples").glob("grid_step_*.png"):  # the progress GIF holds them all
+        grid.unlink()
     summary_path = target / "training_summary.json"
     summary = json.loads(summary_path.read_text())
     summary["reproduce"] = args.reproduce

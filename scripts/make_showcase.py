@@ -20,7 +20,7 @@ SCALE = 2
 
 def main() -> None:
     rows: list[list[PIL.Image.Image]] = []
-    for name in ("faces-dcgan-64", "faces-style-64"):
+    for name in ("faces-projected-64", "faces-style-64"):
         rows.append(registry.load_pipeline(name)(batch_size=COLS, seed=0, truncation_psi=0.8).images)
     sketches = sorted(EXAMPLES.glob("*.png"))[: COLS // 2]
     sketch_pipe = registry.load_pipeline("sketch2face-64")

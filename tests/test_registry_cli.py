@@ -25,7 +25,7 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_unknown_model_lists_the_known_ones():
-    with pytest.raises(KeyError, match="faces-dcgan-64"):
+    with pytest.raises(KeyError, match="faces-projected-64"):
         registry.get_entry("no-such-model")
     with pytest.raises(KeyError, match="known models"):
         registry.resolve("not a model")

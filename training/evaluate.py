@@ -5,7 +5,7 @@ elsewhere (e.g. on a lent GPU) are scored here, with the same code the trainer u
 score the same architecture at initialisation and at earlier training checkpoints, which is how
 the model cards show that training actually helped.
 
-    python -m training.evaluate zoo/pretrained/faces-dcgan-64 --data_dir data/london_faces \
+    python -m training.evaluate zoo/pretrained/faces-projected-64 --data_dir data/london_faces \
         --compare-init --compare step500=path/to/early_ema.safetensors
 """
 
@@ -107,7 +107,7 @@ def evaluate(
         "vs_half": card["vs_half"],
         "reference_real_vs_real": reference,
         "faithfulness": follows,
-        "halves": "all real images split by person into halves A and B (seed 0); "
+        "halves": "All real images split by person into halves A and B (seed 0); "
                   "reference = B vs A, model = |B| generated vs A",
     }
     # Earlier rows (e.g. "initialisation", "step500" from a previous run of this command) are kept

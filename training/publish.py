@@ -4,7 +4,7 @@ The card is (re)written right before the upload so that README.md always matches
 summary being published. Only the pipeline files, card, config, summaries and sample images go up;
 ``checkpoints/``, ``logs/`` and pickles stay local (see :mod:`zoo.hub`).
 
-    python -m training.publish runs/faces-dcgan my-org/faces-dcgan-64 [--private] [--revision BRANCH]
+    python -m training.publish runs/faces-dcgan my-org/faces-projected-64 [--private] [--revision BRANCH]
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Examples::
 
     python -m zoo list
-    python -m zoo sample --model faces-dcgan-64 --seed 0 --num 16 --psi 0.7 --out faces.png
+    python -m zoo sample --model faces-projected-64 --seed 0 --num 16 --psi 0.7 --out faces.png
     python -m zoo interpolate --model faces-style-64 --seed 1 --seed-b 2 --frames 24 --out walk.gif
     python -m zoo style-mix --model faces-style-64 --seed 1 --seed-b 2 --range coarse --out mix.png
     python -m zoo sketch2photo --model sketch2face-64 --image drawing.png --out photo.png
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", type=Path, default=Path(out))
 
     p = sub.add_parser("sample", help="images from noise")
-    common(p, "faces-dcgan-64", "sample.png")
+    common(p, "faces-projected-64", "sample.png")
     p.add_argument("--num", type=int, default=1, help="number of images (seeds seed..seed+num-1), saved as a grid")
     p.add_argument("--psi", type=float, default=1.0, help="truncation psi in [0, 1]")
     p.add_argument("--class-label", type=int, default=None)

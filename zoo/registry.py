@@ -73,8 +73,8 @@ def register(entry: ModelEntry) -> ModelEntry:
 
 
 for _entry in (
-    ModelEntry("faces-dcgan-64", "unconditional-image-generation", "dcgan", "faces-dcgan-64",
-               "DCGAN, 64x64 faces, trained on the London faces set (DiffAugment + EMA)"),
+    ModelEntry("faces-projected-64", "unconditional-image-generation", "dcgan", "faces-projected-64",
+               "DCGAN generator trained against a projected (frozen EfficientNet) discriminator, 64x64 faces"),
     ModelEntry("faces-style-64", "unconditional-image-generation", "stylegan", "faces-style-64",
                "StyleGAN-style generator, 64x64 faces, truncation and style mixing"),
     ModelEntry("sketch2face-64", "image-to-image", "pix2pix", "sketch2face-64",

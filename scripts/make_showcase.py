@@ -20,8 +20,9 @@ SCALE = 2
 
 def main() -> None:
     rows: list[list[PIL.Image.Image]] = []
-    for name in ("faces-projected-64", "faces-style-64"):
-        rows.append(registry.load_pipeline(name)(batch_size=COLS, seed=0, truncation_psi=0.8).images)
+    # psi 1 for the DCGAN generator (truncating z towards 0 fades its faces), 0.8 for the StyleGAN one.
+    for name, psi in (("faces-projected-64", 1.0), ("faces-style-64", 0.8)):
+        rows.append(registry.load_pipeline(name)(batch_size=COLS, seed=0, truncation_psi=psi).images)
     sketches = sorted(EXAMPLES.glob("*.png"))[: COLS // 2]
     sketch_pipe = registry.load_pipeline("sketch2face-64")
     pairs = []

@@ -229,6 +229,7 @@ def _suite_rows(suite: dict) -> dict[str, Any]:
 
     rows = ([half_row("real people, half B (best possible)", ref)] if ref else []) + [half_row("this model", half)]
     return {
+        "follows": _follows_rows(suite.get("faithfulness") or {}),
         "features": suite.get("features", NOT_RECORDED),
         "halves": suite.get("halves", NOT_RECORDED),
         "half_rows": rows,
@@ -241,6 +242,28 @@ def _suite_rows(suite: dict) -> dict[str, Any]:
             "memorisation": _number(train.get("memorisation_ratio"), "{:.3f}"),
         },
     }
+
+
+def _follows_rows(f: dict) -> Optional[dict[str, Any]]:
+    """How well a conditional model follows its input, as a small table (None for unconditional)."""
+    if "sketch_styles" in f:
+        header = ["Input style (held-out people)", "n", "L1 ↓", "SSIM ↑", "Edge consistency L1 ↓", "KID ↓", "Precision ↑"]
+        rows = [[style, str(v["n"]), _number(v.get("l1"), "{:.4f}"), _number(v.get("ssim"), "{:.3f}"),
+                 _number(v.get("edge_consistency_l1"), "{:.4f}"), _number(v.get("kid"), "{:.4f}"),
+                 _number(v.get("precision"), "{:.3f}")] for style, v in f["sketch_styles"].items()]
+        return {"header": header, "rows": rows, "note": "Edge consistency compares the output's own XDoG sketch with the input."}
+    if "template_wording" in f:
+        ceiling = f.get("probe_ceiling") or {}
+        header = ["Attribute", "Accuracy, training-caption wording", "Accuracy, unseen wording", "Probe ceiling (unseen people)"]
+        rows = [[a, _number(f["template_wording"]["accuracy"].get(a)), _number(f["unseen_wording"]["accuracy"].get(a)),
+                 _number(ceiling.get(a))] for a in ("gender", "expression")]
+        return {"header": header, "rows": rows,
+                "note": f"{f.get('per_prompt')} seeds per prompt, read by linear probes on Inception features of real faces."}
+    if "class_accuracy" in f:
+        return {"header": ["Attribute", "Class accuracy", "Probe ceiling"],
+                "rows": [[f["attribute"], _number(f["class_accuracy"]), _number(f["probe_ceiling"])]],
+                "note": f"{f.get('per_class')} samples per class, read by a linear probe on Inception features of real faces."}
+    return None
 
 
 def _config_yaml(root: Path, config: dict) -> str:

@@ -51,3 +51,27 @@ def test_too_few_samples_is_refused(checkpoint):
     run, folder = checkpoint
     with pytest.raises(SystemExit, match="num_samples"):
         evaluate.main([str(run), "--data_dir", str(folder), "--num_samples", "2", "--cache_dir", str(run.parent / "cache")])
+
+
+def test_card_shows_how_a_conditional_model_follows_its_input(checkpoint, tmp_path):
+    import shutil
+
+    run, _ = checkpoint
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("checkpoints", "logs"))
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics.setdefault("evaluation", {"vs_half": {"num_real": 4, "num_fake": 4, "precision": 0.5, "recall": 0.25,
+                                                  "kid": 0.1, "diversity": 0.9}})
+    metrics["evaluation"]["faithfulness"] = {"sketch_styles": {"landmarks": {
+        "n": 10, "l1": 0.0598, "ssim": 0.787, "edge_consistency_l1": 0.0952, "kid": 0.0727, "precision": 0.0}}}
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    card = render_model_card(copy).content
+    assert "| Input style (held-out people) |" in card and "| landmarks | 10 | 0.0598 | 0.787 |" in card
+    metrics["evaluation"]["faithfulness"] = {
+        "per_prompt": 16, "probe_ceiling": {"gender": 0.94, "expression": 0.86},
+        "template_wording": {"accuracy": {"gender": 0.62, "expression": 0.49}},
+        "unseen_wording": {"accuracy": {"gender": 0.60, "expression": 0.55}},
+    }
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    card = render_model_card(copy).content
+    assert "| expression | 0.49 | 0.55 | 0.86 |" in card

@@ -124,7 +124,7 @@ def plot(rows: list[dict], path: Path) -> Path:
     for name in dict.fromkeys(r["contender"] for r in rows):
         points = [r for r in rows if r["contender"] == name]
         ax.plot([r["minutes"] for r in points], [r["kid"] for r in points], marker="o", label=name)
-    ax.set_xlabel("training minutes (2-core CPU)")
+    ax.set_xlabel(f"training minutes ({torch.get_num_threads()} torch thread(s))")
     ax.set_ylabel("KID vs training faces (lower is better)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)

@@ -32,6 +32,8 @@ def _load_config(checkpoint_dir: Path, overrides: dict[str, Any]):
     import yaml
 
     values = yaml.safe_load((checkpoint_dir / "training_config.yaml").read_text())
+    # Evaluation never resumes training; a run finished from a checkpoint records a local path here.
+    values["resume_from_checkpoint"] = None
     return build_config(values, overrides, where=str(checkpoint_dir / "training_config.yaml"))
 
 

@@ -50,6 +50,21 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
+    """Append the mean std of features across a group of samples as an extra channel.
+
+    Why: it lets D see batch-level variety, which penalises a generator that collapses to few modes.
+    The group is the largest divisor of the batch not above ``group_size`` so any batch size works.
+    """
+    batch, channels, height, width = x.shape
+    group = next(g for g in range(min(group_size, batch), 0, -1) if batch % g == 0)
+    y = x.reshape(group, batch // group, channels, height, width)
+    y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()  # [B/G, C, H, W]
+    y = y.mean(dim=(1, 2, 3)).reshape(-1, 1, 1, 1)  # [B/G, 1, 1, 1]
+    y = y.repeat(group, 1, height, width)  # sample i gets the statistic of group i % (B/G)
+    return torch.cat([x, y], dim=1)
+
+
 class DiscriminatorOutput(NamedTuple):
     """Real/fake logits, plus class logits when the discriminator has an auxiliary classifier head."""
 

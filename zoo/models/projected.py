@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .base import DiscriminatorOutput, check_positive, check_resolution
+from .base import DiscriminatorOutput, check_positive, check_resolution, minibatch_stddev
 
 #: Index of the last EfficientNet-lite0 block of each used stage (strides 4, 8, 16, 32) and its width.
 STAGE_LAST_BLOCK = (2, 4, 10, 14)
@@ -111,18 +111,6 @@ class RandomProjection(nn.Module):
             coarser = F.interpolate(self.scale_mix[k](out[0]), size=mixed[k].shape[-2:], mode="bilinear", align_corners=False)
             out.insert(0, mixed[k] + coarser)
         return out
-
-
-def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
-    """Append one channel: the std of each feature over a group of samples, averaged (StyleGAN's layer)."""
-    b, c, h, w = x.shape
-    g = min(group_size, b)
-    while b % g:
-        g -= 1
-    y = x.float().reshape(g, -1, c, h, w)
-    y = (y - y.mean(0)).pow(2).mean(0).add(1e-8).sqrt().mean(dim=(1, 2, 3))  # [B/g]
-    y = y.reshape(-1, 1, 1, 1).repeat(g, 1, h, w).to(x.dtype)
-    return torch.cat([x, y], dim=1)
 
 
 class PatchHead(nn.Module):

@@ -187,7 +187,7 @@ def sketch_faithfulness(G, data, rows: list[dict[str, str]], landmarks: Path, tr
     from training.data import uint8_to_float
     from training.metrics import paired_metrics
     from training.quality import DEFAULT_K, precision_recall
-    from training.scorecard import _kid
+    from training.metrics import kid_of_features
     from zoo.sketch import extract_sketch
 
     result = {}
@@ -198,7 +198,7 @@ def sketch_faithfulness(G, data, rows: list[dict[str, str]], landmarks: Path, tr
         paired = paired_metrics(photos, targets)
         consistency = float(((extract_sketch(photos) - sketches).abs() / 2).mean())
         features = extract(photos)
-        kid, _ = _kid(train_features, features) if len(photos) >= 2 else (None, None)
+        kid, _ = kid_of_features(train_features, features) if len(photos) >= 2 else (None, None)
         precision = precision_recall(train_features, features, DEFAULT_K)["precision"] if len(photos) > DEFAULT_K else None
         result[style] = {"n": int(len(photos)), "l1": paired["l1"], "ssim": paired["ssim"],
                          "edge_consistency_l1": consistency, "kid": kid, "precision": precision}

@@ -412,27 +412,35 @@ def fid_kid_from_features(
     real: RealFeatureCache, fake: torch.Tensor, subset_size: int, seed: int = 0, kid_subsets: int = 100
 ) -> dict:
     """FID and KID of already extracted features (see :func:`compute_fid_kid`)."""
-    fid = frechet_distance(real.features, fake)
+    kid_mean, kid_std = kid_of_features(real.features, fake, subset_size, seed, kid_subsets)
+    return {
+        "fid": frechet_distance(real.features, fake),
+        "kid_mean": kid_mean,
+        "kid_std": kid_std,
+        "num_generated": int(fake.shape[0]),
+        "num_real": int(real.num_real),
+    }
 
+
+def kid_of_features(
+    real: torch.Tensor, fake: torch.Tensor, subset_size: Optional[int] = None, seed: int = 0, kid_subsets: int = 100
+) -> tuple[float, float]:
+    """KID (mean, std over subsets) of two feature sets; ``subset_size`` defaults to the largest allowed,
+    ``min(1000, len(real), len(fake))``."""
+    if subset_size is None:
+        subset_size = min(DEFAULT_KID_SUBSET_SIZE, real.shape[0], fake.shape[0])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Kernel Inception Distance.*")  # memory note, expected
         # sync_on_compute=False: only the calling process evaluates; syncing would hang a multi-process run.
         kid_metric = KernelInceptionDistance(
             feature=_PrecomputedFeatures(), subsets=kid_subsets, subset_size=subset_size, sync_on_compute=False
         )
-    kid_metric.update(real.features, real=True)
+    kid_metric.update(real, real=True)
     kid_metric.update(fake, real=False)
     with torch.random.fork_rng(devices=[]):  # KID draws subsets from the global RNG; keep it seeded and untouched
         torch.manual_seed(seed)
         kid_mean, kid_std = kid_metric.compute()
-
-    return {
-        "fid": fid,
-        "kid_mean": float(kid_mean),
-        "kid_std": float(kid_std),
-        "num_generated": int(fake.shape[0]),
-        "num_real": int(real.num_real),
-    }
+    return float(kid_mean), float(kid_std)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ from torch import nn
 from training import quality
 from training.data import TrainData, split_indices, uint8_to_float
 from training.families import Family
-from training.metrics import DEFAULT_KID_SUBSET_SIZE, RealFeatureCache, fid_kid_from_features, generated_features
-from training.metrics import InceptionFeatures, frechet_distance
+from training.evaluation import fidelity_and_variety
+from training.metrics import InceptionFeatures, RealFeatureCache, frechet_distance, generated_features, kid_of_features
 
 #: Seed of the person split into halves A and B (fixed, so every model meets the same halves).
 HALVES_SEED = 0
@@ -59,16 +59,10 @@ def real_sets(data: TrainData, batch_size: int = 50, device: torch.device | str 
     return RealSets(cache.features, data.train_idx, data.heldout_idx, half_a, half_b)
 
 
-def _kid(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> tuple[float, float]:
-    subset = min(DEFAULT_KID_SUBSET_SIZE, real.shape[0], fake.shape[0])
-    scores = fid_kid_from_features(RealFeatureCache(real), fake, subset, seed)
-    return scores["kid_mean"], scores["kid_std"]
-
-
 def half_protocol(real_a: torch.Tensor, other: torch.Tensor, k: int = quality.DEFAULT_K) -> dict[str, Any]:
     """Precision, recall, KID and diversity of ``other`` against half A (both sides at their size)."""
     pr = quality.precision_recall(real_a, other, k)
-    kid, kid_std = _kid(real_a, other)
+    kid, kid_std = kid_of_features(real_a, other)
     return {
         "precision": pr["precision"], "recall": pr["recall"], "kid": kid, "kid_std": kid_std,
         "diversity": quality.diversity_ratio(other, real_a), "k": k,
@@ -99,14 +93,13 @@ def generator_scores(
     n_train, n_b = train.shape[0], len(real.half_b)
     if num_samples < max(n_train, n_b):
         raise ValueError(f"num_samples must be >= {max(n_train, n_b)} (the real sets' sizes), got {num_samples}")
-    kid, kid_std = _kid(train, fake, seed)
-    pr = quality.precision_recall(train, fake[:n_train], k)
+    kid, kid_std = kid_of_features(train, fake, seed=seed)
+    fidelity = fidelity_and_variety(fake, train, k)  # precision/recall on n_train generated images
     scores: dict[str, Any] = {
         "vs_train": {
             "fid": frechet_distance(train, fake), "kid": kid, "kid_std": kid_std, "num_fake_kid": int(num_samples),
-            "precision": pr["precision"], "recall": pr["recall"], "k": k,
-            "num_real": int(n_train), "num_fake_pr": int(n_train),
-            "diversity": quality.diversity_ratio(fake, train),
+            "precision": fidelity["precision"], "recall": fidelity["recall"], "k": k,
+            "num_real": int(n_train), "num_fake_pr": fidelity["pr_num_fake"], "diversity": fidelity["diversity"],
         },
         "vs_half": half_protocol(real.of(real.half_a), fake[:n_b], k),
     }

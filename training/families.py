@@ -121,8 +121,12 @@ class Family:
         """Fail on bad generator/discriminator kwargs before any data is decoded."""
         g_cls, _ = self.model_classes()
         _check_kwargs(g_cls, cfg.generator_kwargs, self.reserved_g, "generator_kwargs")
-        d_cls, reserved_d = self.discriminator_class(cfg)
-        _check_kwargs(d_cls, cfg.discriminator_kwargs, reserved_d, "discriminator_kwargs")
+        self.discriminator_with_kwargs(cfg)
+
+    def discriminator_with_kwargs(self, cfg: TrainConfig) -> tuple[type, dict[str, Any]]:
+        """The D class the config asks for and its checked ``discriminator_kwargs``."""
+        cls, reserved = self.discriminator_class(cfg)
+        return cls, _check_kwargs(cls, cfg.discriminator_kwargs, reserved, "discriminator_kwargs")
 
     def discriminator_class(self, cfg: TrainConfig) -> tuple[type, set[str]]:
         """The D class the config asks for and the constructor arguments the trainer sets itself."""
@@ -206,8 +210,7 @@ class _NoiseFamily(Family):
         )
 
     def build_discriminator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
-        discriminator_class, reserved = self.discriminator_class(cfg)
-        extra = _check_kwargs(discriminator_class, cfg.discriminator_kwargs, reserved, "discriminator_kwargs")
+        discriminator_class, extra = self.discriminator_with_kwargs(cfg)
         if cfg.discriminator == "projected":
             return discriminator_class(
                 resolution=cfg.resolution, num_classes=data.num_classes, class_head=cfg.class_head, **extra
@@ -404,14 +407,10 @@ class Pix2PixFamily(Family):
         return SketchProjectedDiscriminator
 
     def build_discriminator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
-        from zoo.models.pix2pix import PatchGANDiscriminator
-
+        cls, extra = self.discriminator_with_kwargs(cfg)
         if cfg.discriminator == "projected":  # the photo through frozen features, the sketch beside each stage
-            cls, reserved = self.discriminator_class(cfg)
-            extra = _check_kwargs(cls, cfg.discriminator_kwargs, reserved, "discriminator_kwargs")
             return cls(resolution=cfg.resolution, num_classes=data.num_classes, class_head=cfg.class_head, **extra)
-        extra = _check_kwargs(PatchGANDiscriminator, cfg.discriminator_kwargs, self.reserved_d, "discriminator_kwargs")
-        return PatchGANDiscriminator(
+        return cls(  # PatchGANDiscriminator
             in_channels=6, base_channels=cfg.d_channels, num_classes=data.num_classes,
             spectral_norm=cfg.spectral_norm, **extra,
         )
@@ -578,19 +577,12 @@ class TextGANFamily(Family):
         )
 
     def build_discriminator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
-        from zoo.models.textgan import TextMatchingDiscriminator
-
         dim = int(data.text_embeds.shape[1])
+        cls, extra = self.discriminator_with_kwargs(cfg)
         if cfg.discriminator == "projected":  # caption embedding projected into every head
-            cls, reserved = self.discriminator_class(cfg)
-            extra = _check_kwargs(cls, cfg.discriminator_kwargs, reserved, "discriminator_kwargs")
             return StageDiscriminators([cls(resolution=r, condition_dim=dim, **extra) for r in self.stage_resolutions(cfg)])
-        extra = _check_kwargs(TextMatchingDiscriminator, cfg.discriminator_kwargs, self.reserved_d, "discriminator_kwargs")
-        return StageDiscriminators(
-            [
-                TextMatchingDiscriminator(resolution=r, text_embed_dim=dim, base_channels=cfg.d_channels, **extra)
-                for r in self.stage_resolutions(cfg)
-            ]
+        return StageDiscriminators(  # TextMatchingDiscriminator per stage
+            [cls(resolution=r, text_embed_dim=dim, base_channels=cfg.d_channels, **extra) for r in self.stage_resolutions(cfg)]
         )
 
     def _stages(self, ctx: StepContext, images: torch.Tensor) -> list[torch.Tensor]:

@@ -162,6 +162,7 @@ class Trainer:
         self.stop = StopFlag()
         self._session_start = time.monotonic()
         self._wall_at_resume = 0.0
+        self._output_generator: Optional[tuple[int, nn.Module]] = None  # (step, EMA G as saved)
 
     def log(self, message: str) -> None:
         self.accelerator.print(f"[train] {message}")
@@ -288,8 +289,13 @@ class Trainer:
         BatchNorm layers get running statistics measured on the EMA weights themselves (a copy;
         the training state is untouched). The statistics :func:`ema_update` copies from the live
         generator describe other weights, and with them EMA samples come out washed-out or dark.
+        Made once per step: a step that writes samples, metrics and the final export reuses it.
         """
-        return refreshed_batchnorm(self.ema_raw, self.family.fid_generate_fn, self.data, self.device, self.cfg.seed)
+        step = self.progress.step
+        if self._output_generator is None or self._output_generator[0] != step:
+            model = refreshed_batchnorm(self.ema_raw, self.family.fid_generate_fn, self.data, self.device, self.cfg.seed)
+            self._output_generator = (step, model)
+        return self._output_generator[1]
 
     def wall_time(self) -> float:
         return self._wall_at_resume + (time.monotonic() - self._session_start)

@@ -129,22 +129,10 @@ def evaluate(
     )
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     print(scorecard.format_table([("real half B (reference)", reference), (checkpoint_dir.name, card["vs_half"])]))
-    print(format_vs_train(checkpoint_dir.name, vs_train))
+    print(scorecard.format_vs_train(checkpoint_dir.name, vs_train))
     if follows:
         print(json.dumps({"faithfulness": follows}, indent=1))
     return metrics
-
-
-def format_vs_train(name: str, s: dict[str, Any]) -> str:
-    memo = s.get("memorisation_ratio")
-    within = s.get("within_condition_diversity")
-    return "\n".join([
-        f"| vs training people | KID (n={s['num_fake_kid']} / {s['num_real']}) | precision | recall "
-        f"(k={s['k']}, n={s['num_fake_pr']} / {s['num_real']}) | diversity | within-condition diversity | memorisation |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-        f"| {name} | {s['kid']:.4f} | {s['precision']:.3f} | {s['recall']:.3f} | {s['diversity']:.3f} | "
-        f"{'-' if within is None else f'{within:.3f}'} | {'-' if memo is None else f'{memo:.3f}'} |",
-    ])
 
 
 def main(argv: Optional[list[str]] = None) -> int:

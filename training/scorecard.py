@@ -174,3 +174,16 @@ def format_table(rows: list[tuple[str, dict[str, Any]]]) -> str:
             f"{s['kid']:.4f} | {s['diversity']:.3f} |"
         )
     return "\n".join(lines)
+
+
+def format_vs_train(name: str, s: dict[str, Any]) -> str:
+    """Markdown table of the vs-training-people protocol."""
+    memo = s.get("memorisation_ratio")
+    within = s.get("within_condition_diversity")
+    return "\n".join([
+        f"| vs training people | KID (n={s['num_fake_kid']} / {s['num_real']}) | precision | recall "
+        f"(k={s['k']}, n={s['num_fake_pr']} / {s['num_real']}) | diversity | within-condition diversity | memorisation |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| {name} | {s['kid']:.4f} | {s['precision']:.3f} | {s['recall']:.3f} | {s['diversity']:.3f} | "
+        f"{'-' if within is None else f'{within:.3f}'} | {'-' if memo is None else f'{memo:.3f}'} |",
+    ])

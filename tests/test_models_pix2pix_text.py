@@ -181,11 +181,14 @@ def test_conditioning_augmentation() -> None:
 
 
 @pytest.mark.parametrize(
-    ("resolution", "refine_resolution"), [(32, 0), (64, 0), (32, 64), (64, 128)]
+    ("resolution", "refine_resolution", "upsampling"),
+    [(32, 0, "glu"), (64, 0, "glu"), (32, 64, "glu"), (64, 128, "glu"), (64, 0, "transposed"), (32, 64, "transposed")],
 )
-def test_text_generator_stages_and_backward(resolution: int, refine_resolution: int) -> None:
+def test_text_generator_stages_and_backward(resolution: int, refine_resolution: int, upsampling: str) -> None:
     torch.manual_seed(0)
-    model = TextConditionalGenerator(resolution=resolution, refine_resolution=refine_resolution, **TINY_TEXT)
+    model = TextConditionalGenerator(
+        resolution=resolution, refine_resolution=refine_resolution, upsampling=upsampling, **TINY_TEXT
+    )
     z, text = torch.randn(2, 16), _text_embeds(2)
     stages = model(z, text, ca_noise=torch.randn(2, 8), return_all_stages=True)
     final_res = refine_resolution or resolution
@@ -229,6 +232,8 @@ def test_text_generator_rejects_bad_config_and_inputs() -> None:
         TextConditionalGenerator(resolution=64, refine_resolution=96)
     with pytest.raises(ValueError, match="text_encoder"):
         TextConditionalGenerator(text_encoder="")
+    with pytest.raises(ValueError, match="upsampling must be one of glu, transposed"):
+        TextConditionalGenerator(upsampling="bilinear")
     model = TextConditionalGenerator(resolution=32, **TINY_TEXT)
     with pytest.raises(ValueError, match=r"\[B, 24\]"):
         model(torch.randn(2, 16), torch.randn(2, 384))

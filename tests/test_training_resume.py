@@ -26,7 +26,7 @@ FAMILY_ARGS = {
     "pix2pix-projected": {"family": "pix2pix", "sketch_source": "xdog", "discriminator": "projected",
                           "discriminator_kwargs": SMALL_PROJECTED},
     "textgan-projected": {"family": "textgan", "caption_template": "a {expression} {gender_noun}",
-                          "discriminator": "projected", "discriminator_kwargs": SMALL_PROJECTED},
+                          "discriminator": "projected", "discriminator_kwargs": SMALL_PROJECTED, "lambda_ms": 0.1},
 }
 
 

@@ -494,8 +494,8 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"caption_column/caption_template are only used by textgan, not {cfg.family!r}")
     if cfg.discriminator == "projected" and cfg.spectral_norm:
         raise ConfigError("spectral_norm is for the classic discriminator; the projected one always uses it in its heads")
-    if cfg.lambda_ms > 0 and cfg.family not in ("dcgan", "stylegan"):
-        raise ConfigError(f"lambda_ms (mode seeking) is implemented for dcgan and stylegan, not {cfg.family!r}")
+    if cfg.lambda_ms > 0 and cfg.family not in ("dcgan", "stylegan", "textgan"):
+        raise ConfigError(f"lambda_ms (mode seeking) needs a noise input (dcgan, stylegan, textgan), not {cfg.family!r}")
     if cfg.style_mixing_prob > 0 and cfg.family != "stylegan":
         raise ConfigError(f"style_mixing_prob needs per-layer styles (stylegan), not {cfg.family!r}")
     if cfg.family == "stylegan" and cfg.class_head != "projection" and cfg.discriminator == "classic":

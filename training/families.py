@@ -612,15 +612,24 @@ class TextGANFamily(Family):
 
     def g_loss(self, ctx: StepContext, batch: Batch) -> tuple[torch.Tensor, Logs]:
         n = batch.images.shape[0]
+        embeds = batch.text_embeds
+        if ctx.cfg.lambda_ms > 0:
+            # Mode seeking pairs row i with row i + n/2: give both halves the same captions so the term
+            # measures what the app shows, the variety of faces for one prompt across seeds.
+            half = n // 2
+            embeds = torch.cat([embeds[:half], embeds[:half], embeds[2 * half :]])
         z = ctx.noise(n, ctx.G_raw.config.latent_dim)
         ca = ctx.noise(n, ctx.G_raw.config.condition_dim)
-        fakes = ctx.G(z, batch.text_embeds, ca_noise=ca, return_all_stages=True)
+        fakes = ctx.G(z, embeds, ca_noise=ca, return_all_stages=True)
         # CA is a single linear layer: recomputing mu/logvar for the KL term is cheaper than a wrapper.
-        _, mu, logvar = ctx.G_raw.condition(batch.text_embeds, ca)
-        outs = ctx.D_raw([ctx.augment(f) for f in fakes], batch.text_embeds)
+        _, mu, logvar = ctx.G_raw.condition(embeds, ca)
+        outs = ctx.D_raw([ctx.augment(f) for f in fakes], embeds)
         kind = ctx.cfg.loss
         adv = sum(losses.g_adversarial(o.logits, kind) + losses.g_adversarial(o.class_logits, kind) for o in outs)
-        return _sum_terms({"g_adv": adv, "kl": losses.kl_loss(mu, logvar) * ctx.cfg.lambda_kl})
+        mode_seeking = None
+        if ctx.cfg.lambda_ms > 0:  # on the final stage, with z and the CA noise as the latent
+            mode_seeking = losses.mode_seeking(fakes[-1], torch.cat([z, ca], dim=1)) * ctx.cfg.lambda_ms
+        return _sum_terms({"g_adv": adv, "kl": losses.kl_loss(mu, logvar) * ctx.cfg.lambda_kl, "g_ms": mode_seeking})
 
     def fixed_inputs(self, G: nn.Module, data: TrainData, n: int) -> dict[str, Any]:
         """Distinct held-out captions (unseen people), cycled; noise from seeds 0..n-1 like the pipeline."""

@@ -125,6 +125,24 @@ def test_bundled_recipe_still_runs(name, tmp_path):
     assert (tmp_path / name / "model_index.json").is_file()
 
 
+def _pin_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pin_bundled_outputs", ROOT / "scripts" / "pin_bundled_outputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_outputs_are_bit_identical_to_the_pinned_digests(name):
+    """Code changes must not change what a bundled model draws (only retraining may, with a re-pin)."""
+    _dir(name)
+    pin = _pin_script()
+    pinned = json.loads(pin.OUT.read_text())
+    assert pin.digest(name) == pinned[name], f"{name} draws different pixels; re-pin only if its weights changed"
+
+
 def test_readme_model_tables_are_what_the_script_prints(capsys):
     """The README's model tables are pasted output of scripts/model_table.py, never edited by hand."""
     import importlib.util

@@ -12,55 +12,23 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from zoo import families
+
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md.jinja"
 NOT_MEASURED = "not measured"
 NOT_RECORDED = "not recorded"
-EXAMPLE_PROMPT = "a smiling person with short dark hair"
 #: Card images, relative to the checkpoint directory; each is linked only if the trainer wrote it.
 IMAGES = {
     "final_grid": "samples/final_grid.png",
     "progress": "samples/progress.gif",
     "loss_curves": "samples/loss_curves.png",
     "nearest_neighbours": "samples/nearest_neighbours.png",
-}
-
-
-@dataclass(frozen=True)
-class FamilySpec:
-    """How a model family is used: its Hub task, the pipeline that loads it and the CLI command."""
-
-    pipeline_tag: str
-    pipeline_class: str
-    cli_command: str
-    display_name: str
-    description: str
-
-
-FAMILIES = {
-    "dcgan": FamilySpec(
-        "unconditional-image-generation", "GANSamplingPipeline", "sample", "DCGAN",
-        "An unconditional DCGAN: a stack of transposed convolutions that turns a random latent vector into an image.",
-    ),
-    "stylegan": FamilySpec(
-        "unconditional-image-generation", "GANSamplingPipeline", "sample", "StyleGAN",
-        "A StyleGAN-style generator (mapping network and modulated convolutions) that turns a random latent "
-        "vector into an image; it supports truncation, latent interpolation and style mixing.",
-    ),
-    "pix2pix": FamilySpec(
-        "image-to-image", "Sketch2PhotoPipeline", "sketch2photo", "pix2pix",
-        "A pix2pix U-Net generator, trained against a PatchGAN discriminator, that turns a line drawing into a photo.",
-    ),
-    "textgan": FamilySpec(
-        "text-to-image", "Text2ImagePipeline", "text2image", "text-conditional GAN",
-        "A text-conditional GAN that turns a short caption, embedded by a sentence encoder, into an image.",
-    ),
 }
 
 
@@ -72,9 +40,9 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
     summary = _read_json(root / "training_summary.json", required=True)
     metrics = _read_json(root / "metrics.json", required=False)
     family = summary.get("family")
-    if family not in FAMILIES:
-        raise ValueError(f"training_summary.json has family {family!r}; expected one of {sorted(FAMILIES)}")
-    spec = FAMILIES[family]
+    if family not in families.FAMILIES:
+        raise ValueError(f"training_summary.json has family {family!r}; expected one of {sorted(families.FAMILIES)}")
+    spec = families.family(family)
     config = summary.get("config") or {}
     dataset = summary.get("dataset") or {}
     model = repo_id or str(root)
@@ -83,10 +51,10 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
     card_data = ModelCardData(
         model_name=model_name,
         library_name="diffusers",
-        pipeline_tag=spec.pipeline_tag,
-        tags=["gan", family, "gan-zoo", *([summary["task"]] if summary.get("task") else [])],
+        pipeline_tag=spec.task,
+        tags=["gan", family, "gan-zoo", *(["class-conditional"] if summary.get("class_names") else [])],
         datasets=[dataset["name"]] if dataset.get("name") else None,
-        eval_results=_eval_results(family, spec, metrics, dataset) or None,
+        eval_results=_eval_results(spec, metrics, dataset) or None,
         **_license_fields(summary.get("license") or config.get("license") or dataset.get("license")),
     )
     return ModelCard.from_template(
@@ -96,8 +64,8 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
         description=spec.description,
         family_name=spec.display_name,
         resolution=summary.get("resolution") or config.get("resolution") or NOT_RECORDED,
-        python_snippet=_python_snippet(spec, model),
-        cli_command=_cli_command(spec, model),
+        python_snippet=families.python_usage(spec.task, model).rstrip("\n"),
+        cli_command=families.cli_usage(spec.task, model),
         dataset={key: _or(dataset.get(key), NOT_RECORDED) for key in
                  ("name", "num_images", "train_size", "heldout_size", "license", "credit")},
         training={
@@ -110,7 +78,7 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
             "reproduce": summary.get("reproduce"),
         },
         config_yaml=_config_yaml(root, config),
-        evaluation=_evaluation(family, metrics),
+        evaluation=_evaluation(spec, metrics),
         images={key: rel if (root / rel).is_file() else None for key, rel in IMAGES.items()},
     )
 
@@ -165,14 +133,14 @@ def _license_fields(license_: Optional[str]) -> dict[str, str]:
     return {"license": "other", "license_name": re.sub(r"[^a-z0-9]+", "-", license_.lower()).strip("-")}
 
 
-def _eval_results(family: str, spec: FamilySpec, metrics: dict, dataset: dict) -> list[EvalResult]:
+def _eval_results(spec: families.FamilySpec, metrics: dict, dataset: dict) -> list[EvalResult]:
     measured = [("fid", "FID", metrics.get("fid")), ("kid", "KID (mean)", metrics.get("kid_mean"))]
-    if family == "pix2pix":
+    if families.task(spec.task).paired_metrics:
         measured += [("l1", "L1", metrics.get("l1")), ("ssim", "SSIM", metrics.get("ssim"))]
     name = dataset.get("name") or "unknown"
     return [
         EvalResult(
-            task_type=spec.pipeline_tag,
+            task_type=spec.task,
             dataset_type=name,
             dataset_name=name,
             dataset_split=metrics.get("real_split"),
@@ -185,7 +153,7 @@ def _eval_results(family: str, spec: FamilySpec, metrics: dict, dataset: dict) -
     ]
 
 
-def _evaluation(family: str, metrics: dict) -> dict[str, Any]:
+def _evaluation(spec: families.FamilySpec, metrics: dict) -> dict[str, Any]:
     kid = _number(metrics.get("kid_mean"), "{:.4f}")
     if metrics.get("kid_mean") is not None and metrics.get("kid_std") is not None:
         kid += f" ± {metrics['kid_std']:.4f}"
@@ -195,7 +163,7 @@ def _evaluation(family: str, metrics: dict) -> dict[str, Any]:
         ("Generated samples", _count(metrics.get("num_generated"))),
         ("Real images", _count(metrics.get("num_real"))),
     ]
-    if family == "pix2pix":
+    if families.task(spec.task).paired_metrics:
         rows += [
             ("L1 on held-out sketches (lower is better)", _number(metrics.get("l1"), "{:.4f}")),
             ("SSIM on held-out sketches (higher is better)", _number(metrics.get("ssim"), "{:.4f}")),
@@ -272,38 +240,3 @@ def _config_yaml(root: Path, config: dict) -> str:
     if path.is_file():
         return path.read_text(encoding="utf-8").strip()
     return yaml.safe_dump(config, sort_keys=False).strip() if config else f"# {NOT_RECORDED}"
-
-
-def _python_snippet(spec: FamilySpec, model: str) -> str:
-    load = f"pipe = {spec.pipeline_class}.from_pretrained({json.dumps(model)})"
-    if spec.cli_command == "sketch2photo":
-        lines = [
-            "from PIL import Image",
-            f"from zoo.pipelines import {spec.pipeline_class}",
-            "",
-            load,
-            'photo = pipe(Image.open("sketch.png")).images[0]  # a line drawing; from_photo=True for a photo',
-            'photo.save("out.png")',
-        ]
-    elif spec.cli_command == "text2image":
-        lines = [
-            f"from zoo.pipelines import {spec.pipeline_class}",
-            "",
-            load,
-            f"image = pipe({json.dumps(EXAMPLE_PROMPT)}, seed=0).images[0]",
-            'image.save("out.png")',
-        ]
-    else:
-        lines = [
-            f"from zoo.pipelines import {spec.pipeline_class}",
-            "",
-            load,
-            "image = pipe(seed=0).images[0]  # the same seed gives the same image",
-            'image.save("out.png")',
-        ]
-    return "\n".join(lines)
-
-
-def _cli_command(spec: FamilySpec, model: str) -> str:
-    extra = {"sketch2photo": " --image sketch.png", "text2image": f' --prompt "{EXAMPLE_PROMPT}"'}
-    return f"python -m zoo {spec.cli_command} --model {model}{extra.get(spec.cli_command, '')} --seed 0 --out out.png"

@@ -11,7 +11,7 @@ import PIL.Image
 import pytest
 
 from tiny import RESOLUTION, save_tiny_checkpoint
-from zoo import registry
+from zoo import families, registry
 from zoo.cli import main
 from zoo.pipelines import GANSamplingPipeline, Sketch2PhotoPipeline
 
@@ -40,7 +40,7 @@ def test_resolve_directory_and_repo_id(checkpoints):
 
 def test_registered_defaults_cover_every_task():
     tasks = {entry.task for entry in registry.list_models()}
-    assert tasks == set(registry.TASK_PIPELINES)
+    assert tasks == set(families.TASKS)
 
 
 def test_load_pipeline_picks_the_saved_class_and_caches(checkpoints):

@@ -116,7 +116,7 @@ def test_london_faces_sketch2face_config_end_to_end(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((out / "training_summary.json").read_text())
-    assert summary["task"] == "sketch-to-photo" and summary["dataset"]["license"] == "CC BY 4.0"
+    assert summary["task"] == "image-to-image" and summary["dataset"]["license"] == "CC BY 4.0"
     assert summary["dataset"]["num_images"] == 64 and summary["dataset"]["heldout_size"] > 0
     assert "--data_dir data/london_faces" in summary["command"]
     metrics = json.loads((out / "metrics.json").read_text())

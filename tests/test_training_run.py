@@ -28,8 +28,8 @@ FAMILY_ARGS = {
 }
 PIPELINES = {"dcgan": GANSamplingPipeline, "stylegan": GANSamplingPipeline, "pix2pix": Sketch2PhotoPipeline,
              "textgan": Text2ImagePipeline}
-TASKS = {"dcgan": "class-conditional-image-generation", "stylegan": "unconditional-image-generation",
-         "pix2pix": "sketch-to-photo", "textgan": "text-to-image"}
+TASKS = {"dcgan": "unconditional-image-generation", "stylegan": "unconditional-image-generation",
+         "pix2pix": "image-to-image", "textgan": "text-to-image"}  # the Hub pipeline_tag, as cards and the app say
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,9 @@ from typing import Any, Optional, Union
 
 import yaml
 
-FAMILIES = ("dcgan", "stylegan", "pix2pix", "textgan")
+from zoo import families as family_table
+
+FAMILIES = tuple(family_table.FAMILIES)
 MIXED_PRECISION = ("no", "fp16", "bf16")
 LOSSES = ("nonsaturating", "hinge")
 SKETCH_SOURCES = ("none", "xdog", "column", "side_by_side")

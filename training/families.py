@@ -115,7 +115,10 @@ class Family:
         return cfg.latent_dim if cfg.latent_dim is not None else self.default_latent_dim
 
     def task(self, data: TrainData) -> str:
-        raise NotImplementedError
+        """The task id from the family table in zoo.families (one vocabulary for trainer, cards and app)."""
+        from zoo import families as family_table
+
+        return family_table.family(self.name).task
 
     def check_config(self, cfg: TrainConfig) -> None:
         """Fail on bad generator/discriminator kwargs before any data is decoded."""
@@ -194,9 +197,6 @@ class Family:
 
 
 class _NoiseFamily(Family):
-    def task(self, data: TrainData) -> str:
-        return "class-conditional-image-generation" if data.num_classes else "unconditional-image-generation"
-
     def discriminator_options(self, cfg: TrainConfig) -> dict[str, Any]:
         """Config keys the family's discriminator takes beyond resolution, width and classes."""
         return {}
@@ -392,9 +392,6 @@ class Pix2PixFamily(Family):
 
         return UNetGenerator, PatchGANDiscriminator
 
-    def task(self, data: TrainData) -> str:
-        return "sketch-to-photo"
-
     def build_generator(self, cfg: TrainConfig, data: TrainData) -> nn.Module:
         from zoo.models.pix2pix import UNetGenerator
 
@@ -553,9 +550,6 @@ class TextGANFamily(Family):
         from zoo.models.textgan import TextConditionalGenerator, TextMatchingDiscriminator
 
         return TextConditionalGenerator, TextMatchingDiscriminator
-
-    def task(self, data: TrainData) -> str:
-        return "text-to-image"
 
     def projected_class(self) -> type:
         from zoo.models.projected import TextProjectedDiscriminator

@@ -26,7 +26,7 @@ import gradio as gr
 import PIL.Image
 import torch
 
-from zoo import registry
+from zoo import families, registry
 from zoo.pipelines import ZooPipeline
 
 # --- limits --------------------------------------------------------------------------------------
@@ -42,10 +42,9 @@ MAX_PIXELS = 4096 * 4096
 #: Generated images are enlarged (nearest neighbour) to at least this side for display.
 DISPLAY_SIZE = 256
 
-NOISE_TASK = "unconditional-image-generation"
-SKETCH_TASK = "image-to-image"
-TEXT_TASK = "text-to-image"
-TASK_TITLES = {NOISE_TASK: "faces from noise", SKETCH_TASK: "sketch to photo", TEXT_TASK: "text to image"}
+NOISE_TASK = families.UNCONDITIONAL
+SKETCH_TASK = families.IMAGE_TO_IMAGE
+TEXT_TASK = families.TEXT_TO_IMAGE
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -65,14 +64,6 @@ except ImportError:
 
 
 # --- model catalogue -----------------------------------------------------------------------------
-
-_FAMILY_OF_CLASS = {
-    "DCGANGenerator": "dcgan",
-    "StyleGANGenerator": "stylegan",
-    "UNetGenerator": "pix2pix",
-    "TextConditionalGenerator": "textgan",
-}
-
 
 @dataclass(frozen=True)
 class ModelChoice:
@@ -98,7 +89,8 @@ class ModelChoice:
 
     @property
     def supports_style_mixing(self) -> bool:
-        return self.family == "stylegan"
+        spec = families.FAMILIES.get(self.family)
+        return bool(spec and spec.style_mixing)
 
     @property
     def native_size(self) -> str:
@@ -140,7 +132,7 @@ class Catalog:
         """The choice for ``key``, or a ``gr.Error`` naming the models that do exist."""
         options = self.choices if task is None else self.for_task(task)
         if not options:
-            what = TASK_TITLES.get(task or "", "this tab")
+            what = families.TASKS[task].title if task in families.TASKS else "this tab"
             raise user_error(
                 f"No {what} model is available yet. Start the app with `--model org/name` "
                 "(a Hub repo) or a local checkpoint directory."
@@ -172,7 +164,7 @@ def describe_directory(directory: Path) -> dict[str, Any]:
         names = [f"class {i}" for i in range(num_classes)]
     return {
         "task": registry.task_of(directory),
-        "family": _FAMILY_OF_CLASS.get(generator[-1], summary.get("family") or "unknown"),
+        "family": getattr(families.family_of_generator(generator[-1]), "name", summary.get("family") or "unknown"),
         "resolution": config.get("resolution"),
         "num_classes": num_classes,
         "class_names": tuple(str(n) for n in names),

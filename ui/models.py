@@ -8,7 +8,8 @@ from typing import Any, Optional
 
 import gradio as gr
 
-from ui.common import NOISE_TASK, SKETCH_TASK, TEXT_TASK, Catalog, ModelChoice, bind, user_error
+from ui.common import Catalog, ModelChoice, bind, user_error
+from zoo import families
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---\s*\n.*?\n---\s*(\n|\Z)", re.DOTALL)
 _IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -18,8 +19,6 @@ _EXTERNAL = ("http://", "https://", "mailto:", "#")
 #: Card images the tab shows as real image components (relative links cannot be served from markdown).
 SHOWN_IMAGES = {"samples/final_grid.png": "Final sample grid", "samples/progress.gif": "Training progress"}
 
-_PIPELINE_OF_TASK = {NOISE_TASK: "GANSamplingPipeline", SKETCH_TASK: "Sketch2PhotoPipeline",
-                     TEXT_TASK: "Text2ImagePipeline"}
 
 
 def card_markdown(readme: str) -> str:
@@ -42,41 +41,24 @@ def card_markdown(readme: str) -> str:
 
 def python_snippet(choice: ModelChoice) -> str:
     """Copy-paste code that loads this model the way its source requires."""
-    if choice.kind == "bundled":
-        load = f'from zoo.registry import load_pipeline\n\npipe = load_pipeline("{choice.key}")'
-        target, revision = choice.key, ""
-    else:
-        cls = _PIPELINE_OF_TASK.get(choice.task or "", "GANSamplingPipeline")
-        revision = f', revision="{choice.revision}"' if choice.revision else ""
-        target = choice.directory if choice.kind == "local" and choice.directory else choice.key
-        load = f'from zoo.pipelines import {cls}\n\npipe = {cls}.from_pretrained("{target}"{revision})'
-    if choice.task == SKETCH_TASK:
-        use = (
-            "from PIL import Image\n\n"
-            'photo = pipe(Image.open("sketch.png")).images[0]  # black lines on white\n'
-            'photo_from_photo = pipe(Image.open("photo.jpg"), from_photo=True).images[0]\n'
-            'photo.save("photo.png")'
+    task = choice.task if choice.task in families.TASKS else families.UNCONDITIONAL
+    target = choice.directory if choice.kind == "local" and choice.directory else choice.key
+    bundled = choice.kind == "bundled"
+    code = families.python_usage(task, choice.key if bundled else target, choice.revision, registered=bundled)
+    if choice.supports_style_mixing:
+        interpolation = (
+            f'load_pipeline("{choice.key}", GANInterpolationPipeline)' if choice.kind == "bundled"
+            else f'GANInterpolationPipeline.from_pretrained("{target}"'
+            + (f', revision="{choice.revision}")' if choice.revision else ")")
         )
-    elif choice.task == TEXT_TASK:
-        use = (
-            'images = pipe("a smiling woman in her twenties", num_images_per_prompt=4, seed=0).images\n'
-            'images[0].save("face.png")'
+        code += (
+            "\n# a morph between two seeds, as a GIF\n"
+            "from zoo.pipelines import GANInterpolationPipeline, write_gif\n"
+            f"morph = {interpolation}\n"
+            'frames = morph(seed_a=1, seed_b=7, num_frames=16, space="w").images\n'
+            'write_gif(frames, "morph.gif")\n'
         )
-    else:
-        use = 'images = pipe(batch_size=8, seed=42, truncation_psi=0.7).images\nimages[0].save("face.png")'
-        if choice.supports_style_mixing:
-            interpolation = (
-                f'load_pipeline("{choice.key}", GANInterpolationPipeline)' if choice.kind == "bundled"
-                else f'GANInterpolationPipeline.from_pretrained("{target}"{revision})'
-            )
-            use += (
-                "\n\n# a morph between two seeds, as a GIF\n"
-                "from zoo.pipelines import GANInterpolationPipeline, write_gif\n"
-                f"morph = {interpolation}\n"
-                'frames = morph(seed_a=1, seed_b=7, num_frames=16, space="w").images\n'
-                'write_gif(frames, "morph.gif")'
-            )
-    return f"{load}\n{use}\n"
+    return code
 
 
 def model_info(catalog: Catalog, model: str) -> tuple[str, Optional[str], Optional[str], str, str]:

@@ -16,27 +16,22 @@ from typing import Optional, Type
 
 import torch
 
-from zoo.pipelines import (
-    GANInterpolationPipeline,
-    GANSamplingPipeline,
-    GANStyleMixingPipeline,
-    Sketch2PhotoPipeline,
-    Text2ImagePipeline,
-    ZooPipeline,
-)
+from zoo import families
+from zoo.pipelines import ZooPipeline
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 
-#: Task name (also the Hub ``pipeline_tag``) -> the pipeline class a checkpoint of that task is saved as.
-TASK_PIPELINES: dict[str, Type[ZooPipeline]] = {
-    "unconditional-image-generation": GANSamplingPipeline,
-    "image-to-image": Sketch2PhotoPipeline,
-    "text-to-image": Text2ImagePipeline,
-}
-_PIPELINE_TASK: dict[type, str] = {cls: task for task, cls in TASK_PIPELINES.items()}
-_PIPELINE_TASK.update({GANInterpolationPipeline: "unconditional-image-generation",
-                       GANStyleMixingPipeline: "unconditional-image-generation"})
-_CLASS_TO_TASK = {cls.__name__: task for cls, task in _PIPELINE_TASK.items()}
+
+def pipeline_class(name: str) -> Type[ZooPipeline]:
+    """A ``zoo.pipelines`` class by name (the table in :mod:`zoo.families` names them)."""
+    import zoo.pipelines
+
+    return getattr(zoo.pipelines, name)
+
+
+def task_pipeline(task: str) -> Type[ZooPipeline]:
+    """The pipeline class a checkpoint of ``task`` is saved as."""
+    return pipeline_class(families.task(task).pipeline_class)
 
 
 @dataclass(frozen=True)
@@ -66,30 +61,28 @@ _REGISTRY: dict[str, ModelEntry] = {}
 
 
 def register(entry: ModelEntry) -> ModelEntry:
-    if entry.task not in TASK_PIPELINES:
-        raise ValueError(f"unknown task {entry.task!r}; known tasks: {sorted(TASK_PIPELINES)}")
+    families.task(entry.task)  # a clear error for an unknown task
+    if entry.family != "unknown":
+        families.family(entry.family)
     _REGISTRY[entry.name] = entry
     return entry
 
 
-for _entry in (
-    ModelEntry("faces-projected-64", "unconditional-image-generation", "dcgan", "faces-projected-64",
-               "DCGAN generator trained against a projected (frozen EfficientNet) discriminator, 64x64 faces"),
-    ModelEntry("faces-style-64", "unconditional-image-generation", "stylegan", "faces-style-64",
-               "StyleGAN-style generator, 64x64 faces, truncation and style mixing"),
-    ModelEntry("sketch2face-64", "image-to-image", "pix2pix", "sketch2face-64",
-               "pix2pix U-Net: line drawing -> face photo, 64x64"),
-    ModelEntry("text2face-64", "text-to-image", "textgan", "text2face-64",
-               "StackGAN-style text-to-face with the offline all-MiniLM-L6-v2 encoder, 64x64"),
+for _name, _family, _description in (
+    ("faces-projected-64", "dcgan",
+     "DCGAN generator trained against a projected (frozen EfficientNet) discriminator, 64x64 faces"),
+    ("faces-style-64", "stylegan", "StyleGAN-style generator, 64x64 faces, truncation and style mixing"),
+    ("sketch2face-64", "pix2pix", "pix2pix U-Net: line drawing -> face photo, 64x64"),
+    ("text2face-64", "textgan", "StackGAN-style text-to-face with the offline all-MiniLM-L6-v2 encoder, 64x64"),
 ):
-    register(_entry)
+    register(ModelEntry(_name, families.family(_family).task, _family, _name, _description))
 
 
 def _register_from_env() -> None:
     """``GAN_ZOO_MODELS=org/a,org/b`` adds Hub models (task read from the repo when loaded)."""
     for repo_id in filter(None, (s.strip() for s in os.environ.get("GAN_ZOO_MODELS", "").split(","))):
         if repo_id not in _REGISTRY:
-            _REGISTRY[repo_id] = ModelEntry(repo_id, "unconditional-image-generation", "unknown", repo_id,
+            _REGISTRY[repo_id] = ModelEntry(repo_id, families.UNCONDITIONAL, "unknown", repo_id,
                                             "added by GAN_ZOO_MODELS", None)
 
 
@@ -139,9 +132,10 @@ def task_of(path: str | os.PathLike) -> str:
         class_name = json.loads(index.read_text()).get("_class_name")
     except (OSError, ValueError, AttributeError) as err:
         raise ValueError(f"{index} cannot be read as a pipeline index: {err}") from err
-    if class_name not in _CLASS_TO_TASK:
+    task = families.task_of_pipeline(class_name)
+    if task is None:
         raise ValueError(f"{index} names pipeline {class_name!r}, which GAN Zoo does not know")
-    return _CLASS_TO_TASK[class_name]
+    return task
 
 
 @functools.lru_cache(maxsize=16)
@@ -161,15 +155,16 @@ def load_pipeline(
     location, entry_revision = resolve(name_or_path)
     revision = revision or entry_revision
     local = resolve_model_dir(location, revision=revision)
-    if not (local / "model_index.json").is_file():
-        pipeline_class = pipeline_class or GANSamplingPipeline  # let from_pretrained give its clear message
+    if not (local / "model_index.json").is_file():  # let from_pretrained give its clear message
+        pipeline_class = pipeline_class or task_pipeline(families.UNCONDITIONAL)
     else:
         task = task_of(local)
         if pipeline_class is None:
-            pipeline_class = TASK_PIPELINES[task]
-        elif _PIPELINE_TASK[pipeline_class] != task:
+            pipeline_class = task_pipeline(task)
+        elif families.task_of_pipeline(pipeline_class.__name__) != task:
             raise ValueError(
-                f"{name_or_path} is a {task} model; it cannot be used for {_PIPELINE_TASK[pipeline_class]}"
+                f"{name_or_path} is a {task} model; it cannot be used for "
+                f"{families.task_of_pipeline(pipeline_class.__name__)}"
             )
     pipe = pipeline_class.from_pretrained(local)
     return pipe.to(torch.device(device))

@@ -22,8 +22,9 @@ import PIL.Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from training.captions import build_caption  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
-from training.data import build_caption, split_indices  # noqa: E402
+from training.data import split_indices  # noqa: E402
 from zoo.sketch import sketch_from_pil  # noqa: E402
 
 DEFAULT_DATA_DIR = ROOT / "data" / "london_faces"

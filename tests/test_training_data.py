@@ -10,9 +10,10 @@ import torch
 from PIL import Image
 
 from training import data as data_mod
-from training.batches import make_batch, mismatched_rows
+from training.batches import BatchSampler, make_batch, mismatched_rows
+from training.captions import build_caption
 from training.config import build_config
-from training.data import BatchSampler, build_caption, load_data, split_indices
+from training.data import load_data, split_indices
 from training.synthetic import make_imagefolder, make_side_by_side_folder
 from zoo.sketch import extract_sketch
 

@@ -1,4 +1,5 @@
-"""Turn sampled indices into a device batch: uint8 cache -> float ``[-1, 1]``, flips, mismatched captions."""
+"""Draw batch indices (:class:`BatchSampler`) and turn them into a device batch: uint8 cache -> float
+``[-1, 1]``, flips, mismatched captions."""
 
 from __future__ import annotations
 
@@ -12,6 +13,44 @@ from training.data import TrainData, uint8_to_float
 
 #: Re-draws per row when looking for a mismatched caption; a few suffice unless nearly all captions agree.
 _MISMATCH_TRIES = 4
+
+
+class BatchSampler:
+    """Indices for micro-batch ``m`` on process ``rank``, a pure function of ``(seed, m, rank)``.
+
+    The global stream is the concatenation of per-epoch permutations of the training indices;
+    micro-batch ``m`` takes the next ``batch_size * num_processes`` positions of it and each process
+    its own slice. Nothing is dropped and any dataset size works (even one smaller than a batch).
+    """
+
+    def __init__(self, indices: torch.Tensor, batch_size: int, num_processes: int, rank: int, seed: int):
+        if len(indices) == 0:
+            raise ValueError("BatchSampler needs at least one index")
+        self.indices = indices
+        self.batch_size = batch_size
+        self.num_processes = num_processes
+        self.rank = rank
+        self.seed = seed
+        self._perms: dict[int, torch.Tensor] = {}
+
+    def _perm(self, epoch: int) -> torch.Tensor:
+        if epoch not in self._perms:
+            if len(self._perms) > 4:
+                self._perms.pop(min(self._perms))
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._perms[epoch] = self.indices[torch.randperm(len(self.indices), generator=gen)]
+        return self._perms[epoch]
+
+    def __call__(self, micro_batch: int) -> torch.Tensor:
+        n = len(self.indices)
+        start = (micro_batch * self.num_processes + self.rank) * self.batch_size
+        positions = torch.arange(start, start + self.batch_size)
+        epochs = positions // n
+        out = torch.empty(self.batch_size, dtype=torch.long)
+        for epoch in epochs.unique().tolist():
+            sel = epochs == epoch
+            out[sel] = self._perm(epoch)[positions[sel] % n]
+        return out
 
 
 @dataclass

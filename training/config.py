@@ -194,13 +194,9 @@ TINY_PRESET: dict[str, Any] = {
     "model_card": False,
 }
 
-#: Family-specific model sizes for the tiny preset (merged under any user generator_kwargs).
-TINY_MODEL_KWARGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "dcgan": ({}, {}),
-    "stylegan": ({"w_dim": 16, "mapping_layers": 2, "max_channels": 16}, {"max_channels": 16}),
-    "pix2pix": ({}, {"num_layers": 2}),
-    "textgan": ({"condition_dim": 16}, {}),
-}
+# Family-specific model sizes for the tiny preset are each family adapter's ``tiny_model_kwargs``
+# (training/families/), merged under any user generator_kwargs.
+
 #: The tiny preset's projected-discriminator heads (the frozen feature network cannot shrink).
 TINY_PROJECTED_KWARGS: dict[str, Any] = {"head_channels": 8, "projection_channels": [8, 8, 16, 16]}
 
@@ -378,8 +374,10 @@ def build_config(values: dict[str, Any], overrides: Optional[dict[str, Any]] = N
         merged.update(TINY_PRESET)
     merged.update(overrides)
     if tiny is True:
-        family = merged.get("family", "dcgan")
-        g_tiny, d_tiny = TINY_MODEL_KWARGS.get(family, ({}, {}))
+        from training.families import FAMILIES as adapters  # here: the adapters import torch
+
+        family = adapters.get(merged.get("family", "dcgan"))
+        g_tiny, d_tiny = family.tiny_model_kwargs if family is not None else ({}, {})
         if merged.get("discriminator", "classic") == "projected":
             d_tiny = TINY_PROJECTED_KWARGS
         merged["generator_kwargs"] = {**g_tiny, **(merged.get("generator_kwargs") or {})}
@@ -471,14 +469,11 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.hub_model_id is not None and cfg.hub_model_id.count("/") != 1:
         raise ConfigError(f"hub_model_id must look like 'org/name', got {cfg.hub_model_id!r}")
 
-    # Family-specific requirements.
-    if cfg.family == "pix2pix":
-        if cfg.sketch_source == "none":
-            raise ConfigError("pix2pix needs paired inputs: set sketch_source to xdog, column or side_by_side")
-        if cfg.sketch_source == "column" and not cfg.sketch_column:
-            raise ConfigError("sketch_source 'column' needs sketch_column (the input image column)")
-    elif cfg.sketch_source != "none":
-        raise ConfigError(f"sketch_source is only used by pix2pix; family {cfg.family!r} needs sketch_source 'none'")
+    # Family-specific requirements: each family's rules are methods of its adapter (training/families/).
+    from training.families import get_family  # here: the adapters import torch (and this module)
+
+    family = get_family(cfg.family)
+    family.check_inputs(cfg)
     styles = cfg.sketch_style_list
     bad = [x for x in styles if x not in SKETCH_STYLES]
     if bad or not styles:
@@ -487,27 +482,10 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError("sketch_styles other than 'xdog' need sketch_source 'xdog' (styles are drawn from the photos)")
     if {"landmarks", "doodle"} & set(styles) and cfg.data_dir is None and cfg.landmarks_dir is None:
         raise ConfigError("the landmarks/doodle sketch styles need --landmarks_dir (or a --data_dir with a landmarks folder)")
-    if cfg.family == "textgan":
-        if not cfg.caption_column and not cfg.caption_template:
-            raise ConfigError("textgan needs captions: set caption_column or caption_template")
-        if cfg.label_column:
-            raise ConfigError("textgan is conditioned on captions; label_column is not supported for it")
-    elif cfg.caption_column or cfg.caption_template:
-        raise ConfigError(f"caption_column/caption_template are only used by textgan, not {cfg.family!r}")
+    family.check_captions(cfg)
     if cfg.discriminator == "projected" and cfg.spectral_norm:
         raise ConfigError("spectral_norm is for the classic discriminator; the projected one always uses it in its heads")
-    if cfg.lambda_ms > 0 and cfg.family not in ("dcgan", "stylegan", "textgan"):
-        raise ConfigError(f"lambda_ms (mode seeking) needs a noise input (dcgan, stylegan, textgan), not {cfg.family!r}")
-    if cfg.style_mixing_prob > 0 and cfg.family != "stylegan":
-        raise ConfigError(f"style_mixing_prob needs per-layer styles (stylegan), not {cfg.family!r}")
-    if cfg.family == "stylegan" and cfg.class_head != "projection" and cfg.discriminator == "classic":
-        raise ConfigError("the stylegan discriminator only supports class_head 'projection'")
-    if cfg.family == "pix2pix" and cfg.label_column and cfg.class_head != "ac":
-        raise ConfigError("a class-conditional pix2pix discriminator needs class_head 'ac' (PatchGAN has an AC head only)")
-    if cfg.spectral_norm and cfg.family not in ("dcgan", "pix2pix"):
-        raise ConfigError(f"spectral_norm is available for dcgan and pix2pix discriminators, not {cfg.family!r}")
-    if cfg.family == "textgan" and cfg.resolution not in (32, 64, 128):
-        raise ConfigError("textgan's first stage supports resolution 32, 64 or 128")
+    family.check_options(cfg)
 
 
 # ------------------------------------------------------------------------------------------------

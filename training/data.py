@@ -11,8 +11,9 @@ Sources: a Hub dataset id (``datasets.load_dataset``), or a local ``imagefolder`
 ``metadata.csv`` with a ``file_name`` column (more image columns as ``<name>_file_name``, the
 ``datasets`` convention), or class sub-folders without metadata.
 
-Batches are drawn by :class:`BatchSampler` from a permutation per epoch seeded by ``(seed, epoch)``:
-which images step ``s`` sees is a pure function of ``s``, which is what makes resuming exact.
+Batches are drawn by :class:`~training.batches.BatchSampler` from a permutation per epoch seeded by
+``(seed, epoch)``: which images step ``s`` sees is a pure function of ``s``, which is what makes
+resuming exact.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import re
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -32,91 +31,11 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from training.captions import build_caption
 from training.config import TrainConfig
 
 CACHE_VERSION = "gan-zoo-data/v1"
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-_MISSING = {"", "na", "n/a", "nan", "none", "null", "unknown"}
-
-
-# ------------------------------------------------------------------------------------------------
-# Captions from metadata
-# ------------------------------------------------------------------------------------------------
-
-_GENDER_NOUN = {"female": "woman", "woman": "woman", "f": "woman", "male": "man", "man": "man", "m": "man"}
-_POSSESSIVE = {"woman": "her", "man": "his"}
-_AGE_BANDS = ((13, 20, "teens"), (20, 30, "twenties"), (30, 40, "thirties"), (40, 50, "forties"),
-              (50, 60, "fifties"), (60, 70, "sixties"), (70, 80, "seventies"), (80, 90, "eighties"))
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip().lower() in _MISSING
-
-
-def _readable(value: Any) -> str:
-    """Metadata codes -> words: ``east_asian/white`` -> ``east asian and white``."""
-    return str(value).strip().replace("_", " ").replace("/", " and ")
-
-
-def age_band(age: Any) -> Optional[str]:
-    """``24`` -> ``"twenties"``; ``None`` when the age is missing or outside the bands."""
-    if _is_missing(age):
-        return None
-    try:
-        years = float(age)
-    except (TypeError, ValueError):
-        return None
-    return next((name for low, high, name in _AGE_BANDS if low <= years < high), None)
-
-
-def caption_fields(row: dict[str, Any]) -> dict[str, Optional[str]]:
-    """Every metadata column as readable words, plus derived ``gender_noun``, ``possessive``, ``age_band``.
-
-    Missing values are ``None`` so that an optional ``[...]`` template part can be dropped.
-    """
-    fields: dict[str, Optional[str]] = {
-        key: (None if _is_missing(value) else _readable(value)) for key, value in row.items() if isinstance(value, (str, int, float))
-    }
-    gender = str(row.get("gender", "")).strip().lower()
-    noun = _GENDER_NOUN.get(gender)
-    fields["gender_noun"] = noun or "person"
-    fields["possessive"] = _POSSESSIVE.get(noun or "", "their")
-    fields["age_band"] = age_band(row.get("age"))
-    return fields
-
-
-_OPTIONAL_PART = re.compile(r"\[([^\[\]]*)\]")
-
-
-def template_fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template.replace("[", "").replace("]", "")) if name}
-
-
-def build_caption(template: str, row: dict[str, Any]) -> str:
-    """Fill ``template`` from a metadata row, dropping ``[...]`` parts whose fields are missing.
-
-    ``"a {expression} {gender_noun}[ in {possessive} {age_band}], {ethnicity}"`` on the London
-    faces row ``(smiling, 24, female, white)`` gives ``"a smiling woman in her twenties, white"``,
-    and without an age ``"a smiling woman, white"``.
-    """
-    fields = caption_fields(row)
-    unknown = template_fields(template) - set(fields)
-    if unknown:
-        raise ValueError(f"caption_template uses {sorted(unknown)}, which are not metadata columns or derived fields")
-
-    def fill(part: str) -> Optional[str]:
-        names = template_fields(part)
-        if any(fields.get(n) is None for n in names):
-            return None
-        return part.format(**{n: fields[n] for n in names})
-
-    def optional(match: re.Match) -> str:
-        return fill(match.group(1)) or ""
-
-    text = _OPTIONAL_PART.sub(optional, template)
-    names = template_fields(text)
-    text = text.format(**{n: fields.get(n) or "" for n in names})
-    return re.sub(r"\s+", " ", text).replace(" ,", ",").strip()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -312,9 +231,11 @@ def cache_key(cfg: TrainConfig, fingerprint: str) -> str:
 
 
 def data_resolution(cfg: TrainConfig) -> int:
-    """The size images are cached at: a two-stage textgan trains on its refined (largest) output."""
-    refine = int(cfg.generator_kwargs.get("refine_resolution", 0) or 0) if cfg.family == "textgan" else 0
-    return max(cfg.resolution, refine)
+    """The size images are cached at, the family's to say: a two-stage textgan trains on its refined
+    (largest) output, every other family at ``resolution``."""
+    from training.families import get_family  # here: the family adapters import this module
+
+    return get_family(cfg.family).data_resolution(cfg)
 
 
 def _encode_captions(captions: list[str], encoder_name: str, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
@@ -516,49 +437,6 @@ def read_cache(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         if meta.get("version") != CACHE_VERSION:
             raise ValueError(f"{path} is a data cache of another version ({meta.get('version')!r}); delete it")
         return {k: f.get_tensor(k) for k in f.keys()}, meta
-
-
-# ------------------------------------------------------------------------------------------------
-# Batches
-# ------------------------------------------------------------------------------------------------
-
-
-class BatchSampler:
-    """Indices for micro-batch ``m`` on process ``rank``, a pure function of ``(seed, m, rank)``.
-
-    The global stream is the concatenation of per-epoch permutations of the training indices;
-    micro-batch ``m`` takes the next ``batch_size * num_processes`` positions of it and each process
-    its own slice. Nothing is dropped and any dataset size works (even one smaller than a batch).
-    """
-
-    def __init__(self, indices: torch.Tensor, batch_size: int, num_processes: int, rank: int, seed: int):
-        if len(indices) == 0:
-            raise ValueError("BatchSampler needs at least one index")
-        self.indices = indices
-        self.batch_size = batch_size
-        self.num_processes = num_processes
-        self.rank = rank
-        self.seed = seed
-        self._perms: dict[int, torch.Tensor] = {}
-
-    def _perm(self, epoch: int) -> torch.Tensor:
-        if epoch not in self._perms:
-            if len(self._perms) > 4:
-                self._perms.pop(min(self._perms))
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._perms[epoch] = self.indices[torch.randperm(len(self.indices), generator=gen)]
-        return self._perms[epoch]
-
-    def __call__(self, micro_batch: int) -> torch.Tensor:
-        n = len(self.indices)
-        start = (micro_batch * self.num_processes + self.rank) * self.batch_size
-        positions = torch.arange(start, start + self.batch_size)
-        epochs = positions // n
-        out = torch.empty(self.batch_size, dtype=torch.long)
-        for epoch in epochs.unique().tolist():
-            sel = epochs == epoch
-            out[sel] = self._perm(epoch)[positions[sel] % n]
-        return out
 
 
 def describe(data: TrainData, cfg: TrainConfig) -> dict[str, Any]:

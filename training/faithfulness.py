@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional
 
 import torch
 
-from training.data import age_band
+from training.captions import age_band
 from training.quality import LinearProbe
 
 #: attribute -> (metadata value -> class name); values not listed are left out of that probe.

@@ -1,7 +1,7 @@
 """The training loop shared by every family: Accelerate, accumulation, EMA, checkpoints, outputs.
 
 Exactness of resume: step ``s`` seeds torch's global RNG and a CPU ``torch.Generator`` from
-``(seed, s, process index)``, and draws its batch indices from :class:`~training.data.BatchSampler`
+``(seed, s, process index)``, and draws its batch indices from :class:`~training.batches.BatchSampler`
 (a pure function of the micro-batch number). So a run of ``2N`` steps and a run of ``N`` steps
 resumed for ``N`` more execute the same arithmetic and end with identical weights, EMA, optimiser
 state and step counter; accelerate's saved RNG states are restored but not relied on.
@@ -31,7 +31,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from training import pictures
-from training.batches import make_batch
+from training.batches import BatchSampler, make_batch
 from training.checkpointing import (
     TrainingProgress,
     checkpoint_path,
@@ -42,7 +42,7 @@ from training.checkpointing import (
     resolve_resume,
 )
 from training.config import TrainConfig
-from training.data import BatchSampler, TrainData, data_resolution, describe, load_data
+from training.data import TrainData, data_resolution, describe, load_data
 from training.ema import check_same_structure, ema_decay_at, ema_update, refreshed_batchnorm
 from training.evaluation import fid_kid, paired
 from training.families import Family, StepContext, get_family

@@ -315,3 +315,17 @@ class TextMatchingDiscriminator(ModelMixin, ConfigMixin):
             logits=self.conditional_head(joint).reshape(batch),
             class_logits=self.unconditional_head(features).reshape(batch),
         )
+
+
+class StageDiscriminators(nn.Module):
+    """One text-matching D per generator stage (64 and 128 px for a two-stage model).
+
+    Kept as one module so the loop sees a single D with a single optimiser and checkpoint entry.
+    """
+
+    def __init__(self, discriminators: list[nn.Module]):
+        super().__init__()
+        self.stages = nn.ModuleList(discriminators)
+
+    def forward(self, images: list[torch.Tensor], text_embeds: torch.Tensor) -> list:
+        return [d(x, text_embeds) for d, x in zip(self.stages, images)]

@@ -1,0 +1,92 @@
+"""Captions from metadata: ``caption_template`` filled from a row's columns plus derived fields.
+
+``"a {expression} {gender_noun}[ in {possessive} {age_band}], {ethnicity}"`` on a London faces row
+gives ``"a smiling woman in her twenties, white"``; ``[...]`` parts are dropped when a field in them
+is missing. Derived fields: ``gender_noun`` (woman/man/person), ``possessive`` (her/his/their) and
+``age_band`` (teens ... eighties).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Any, Optional
+
+import numpy as np
+
+_MISSING = {"", "na", "n/a", "nan", "none", "null", "unknown"}
+
+_GENDER_NOUN = {"female": "woman", "woman": "woman", "f": "woman", "male": "man", "man": "man", "m": "man"}
+_POSSESSIVE = {"woman": "her", "man": "his"}
+_AGE_BANDS = ((13, 20, "teens"), (20, 30, "twenties"), (30, 40, "thirties"), (40, 50, "forties"),
+              (50, 60, "fifties"), (60, 70, "sixties"), (70, 80, "seventies"), (80, 90, "eighties"))
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip().lower() in _MISSING
+
+
+def _readable(value: Any) -> str:
+    """Metadata codes -> words: ``east_asian/white`` -> ``east asian and white``."""
+    return str(value).strip().replace("_", " ").replace("/", " and ")
+
+
+def age_band(age: Any) -> Optional[str]:
+    """``24`` -> ``"twenties"``; ``None`` when the age is missing or outside the bands."""
+    if _is_missing(age):
+        return None
+    try:
+        years = float(age)
+    except (TypeError, ValueError):
+        return None
+    return next((name for low, high, name in _AGE_BANDS if low <= years < high), None)
+
+
+def caption_fields(row: dict[str, Any]) -> dict[str, Optional[str]]:
+    """Every metadata column as readable words, plus derived ``gender_noun``, ``possessive``, ``age_band``.
+
+    Missing values are ``None`` so that an optional ``[...]`` template part can be dropped.
+    """
+    fields: dict[str, Optional[str]] = {
+        key: (None if _is_missing(value) else _readable(value)) for key, value in row.items() if isinstance(value, (str, int, float))
+    }
+    gender = str(row.get("gender", "")).strip().lower()
+    noun = _GENDER_NOUN.get(gender)
+    fields["gender_noun"] = noun or "person"
+    fields["possessive"] = _POSSESSIVE.get(noun or "", "their")
+    fields["age_band"] = age_band(row.get("age"))
+    return fields
+
+
+_OPTIONAL_PART = re.compile(r"\[([^\[\]]*)\]")
+
+
+def template_fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template.replace("[", "").replace("]", "")) if name}
+
+
+def build_caption(template: str, row: dict[str, Any]) -> str:
+    """Fill ``template`` from a metadata row, dropping ``[...]`` parts whose fields are missing.
+
+    ``"a {expression} {gender_noun}[ in {possessive} {age_band}], {ethnicity}"`` on the London
+    faces row ``(smiling, 24, female, white)`` gives ``"a smiling woman in her twenties, white"``,
+    and without an age ``"a smiling woman, white"``.
+    """
+    fields = caption_fields(row)
+    unknown = template_fields(template) - set(fields)
+    if unknown:
+        raise ValueError(f"caption_template uses {sorted(unknown)}, which are not metadata columns or derived fields")
+
+    def fill(part: str) -> Optional[str]:
+        names = template_fields(part)
+        if any(fields.get(n) is None for n in names):
+            return None
+        return part.format(**{n: fields[n] for n in names})
+
+    def optional(match: re.Match) -> str:
+        return fill(match.group(1)) or ""
+
+    text = _OPTIONAL_PART.sub(optional, template)
+    names = template_fields(text)
+    text = text.format(**{n: fields.get(n) or "" for n in names})
+    return re.sub(r"\s+", " ", text).replace(" ,", ",").strip()

@@ -32,9 +32,7 @@ from hypothesis import strategies as st
 from tiny import RESOLUTION, save_tiny_checkpoint
 from zoo import registry
 from zoo.cli import main
-from zoo.pipelines.base import MAX_BATCH_SIZE, MAX_SEED
-from zoo.pipelines.interpolation import MAX_FRAMES
-from zoo.pipelines.text2image import MAX_IMAGES_PER_PROMPT
+from zoo.limits import MAX_BATCH_SIZE, MAX_FRAMES, MAX_IMAGES_PER_PROMPT, MAX_SEED
 from zoo.text import DEFAULT_MAX_PROMPT_CHARS
 
 FAMILIES = ("dcgan", "stylegan", "pix2pix", "textgan")
@@ -278,7 +276,7 @@ CASES = [
     Case("seed-negative", sample("--seed", "-1"), r"seed must be between"),
     Case("seed-huge", sample("--seed", str(10**30)), r"seed must be between"),
     Case("seed-max-ok", sample("--seed", str(MAX_SEED)), "ok", size=(RESOLUTION, RESOLUTION)),
-    Case("seed-max-overflows-batch", sample("--seed", str(MAX_SEED), "--num", "2"), r"exceeds the largest seed"),
+    Case("seed-max-overflows-batch", sample("--seed", str(MAX_SEED), "--num", "2"), r"seed must be between 0 and \d+ for 2 images"),
     Case("seed-not-an-int", sample("--seed", "1.5"), r"invalid int value"),
     Case("style-mix-seed-negative", lambda c: ["style-mix", "--model", c.ckpt["stylegan"], "--seed", "-4",
                                                 "--out", c.o("mix.png")], r"seed"),

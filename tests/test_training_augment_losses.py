@@ -148,3 +148,16 @@ def test_refreshed_batchnorm_statistics_describe_the_ema_weights():
         pre = first(torch.randn(4096, 8, generator=torch.Generator().manual_seed(1))[:, :, None, None])
     assert torch.allclose(fresh.net[1].running_mean, pre.mean(dim=(0, 2, 3)), atol=0.05)
     assert not fresh.training and fresh.net[1].momentum == bn.momentum
+
+
+def test_mode_seeking_rewards_variety_but_not_pixels_past_the_display_range():
+    from training.losses import mode_seeking
+
+    z = torch.randn(8, 16)
+    same = torch.zeros(8, 3, 8, 8)
+    varied = torch.cat([torch.full((4, 3, 8, 8), -0.5), torch.full((4, 3, 8, 8), 0.5)])
+    assert mode_seeking(same, z) > 100 * mode_seeking(varied, z)  # identical images are expensive
+    # Pushing the same pair far past white/black buys nothing beyond the [-1, 1] difference.
+    saturated = torch.cat([torch.full((4, 3, 8, 8), -50.0), torch.full((4, 3, 8, 8), 50.0)])
+    clipped = torch.cat([torch.full((4, 3, 8, 8), -1.0), torch.full((4, 3, 8, 8), 1.0)])
+    assert torch.isclose(mode_seeking(saturated, z), mode_seeking(clipped, z))

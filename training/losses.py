@@ -109,7 +109,11 @@ def mode_seeking(images: torch.Tensor, latents: torch.Tensor, eps: float = 1e-5)
     half = images.shape[0] // 2
     if half == 0:
         return images.new_zeros(())
-    image_dist = (images[:half].float() - images[half : 2 * half].float()).abs().mean()
+    # Distances are taken in the displayable range: a generator without a tanh (StyleGAN's linear
+    # toRGB) could otherwise "differ" by pushing pixels far past white and black, which it learns
+    # within a few hundred steps (saturated cyan/white faces while D wins outright).
+    images = images.float().clamp(-1, 1)
+    image_dist = (images[:half] - images[half : 2 * half]).abs().mean()
     latent_dist = (latents[:half].float() - latents[half : 2 * half].float()).abs().mean()
     return 1.0 / (image_dist / latent_dist + eps)
 

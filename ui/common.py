@@ -26,19 +26,16 @@ import gradio as gr
 import PIL.Image
 import torch
 
-from zoo import families, registry
+from zoo import families, limits, registry
 from zoo.pipelines import ZooPipeline
 
-# --- limits --------------------------------------------------------------------------------------
+# --- limits (the numbers live in zoo.limits, shared with the pipelines and the CLI) ----------------
 
-#: Images per request: enough for a grid, small enough that one user cannot hog a CPU Space.
-MAX_IMAGES = 16
-MAX_TEXT_IMAGES = 8
-MAX_FRAMES = 48
-#: Seeds stay below 2**31 so they survive JavaScript numbers and every UI round trip exactly.
-MAX_SEED = 2**31 - 1
-#: Uploads above this many pixels are refused before they are decoded (a 4096x4096 photo is plenty).
-MAX_PIXELS = 4096 * 4096
+MAX_IMAGES = limits.APP_MAX_IMAGES
+MAX_TEXT_IMAGES = limits.APP_MAX_TEXT_IMAGES
+MAX_FRAMES = limits.APP_MAX_FRAMES
+MAX_SEED = limits.MAX_SEED
+MAX_PIXELS = limits.MAX_PIXELS
 #: Generated images are enlarged (nearest neighbour) to at least this side for display.
 DISPLAY_SIZE = 256
 
@@ -248,31 +245,19 @@ def user_errors() -> Iterator[None]:
 
 
 def check_int(name: str, value: Any, low: int, high: int) -> int:
-    """Whole numbers from sliders, number boxes and API clients (which may send floats or strings)."""
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise user_error(f"{name} must be a whole number, got {value!r}") from None
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise user_error(f"{name} must be a whole number between {low} and {high}, got {value!r}")
-    if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
-        raise user_error(f"{name} must be a whole number, got {value!r}")
-    if not low <= int(value) <= high:
-        raise user_error(f"{name} must be between {low} and {high}, got {int(value)}")
-    return int(value)
+    """Whole numbers from sliders, number boxes and API clients, with the words of :mod:`zoo.limits`."""
+    with user_errors():
+        return limits.check_int(name, value, low, high)
 
 
 def check_seed(value: Any, name: str = "seed") -> int:
-    return check_int(name, value, 0, MAX_SEED)
+    with user_errors():
+        return limits.check_seed(value, name)
 
 
 def check_psi(value: Any) -> float:
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise user_error(f"truncation psi must be a number between 0 and 1, got {value!r}")
-    if not 0.0 <= float(value) <= 1.0:
-        raise user_error(f"truncation psi must be between 0 and 1, got {value}")
-    return float(value)
+    with user_errors():
+        return limits.check_psi(value)
 
 
 def check_choice(name: str, value: Any, options: Sequence[str]) -> str:

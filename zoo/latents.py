@@ -7,11 +7,12 @@ layers" mean. The only thing they need from a generator is ``layer_resolutions()
 
 from __future__ import annotations
 
-import math
 import operator
 from typing import Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
+
+from zoo.limits import check_psi
 
 #: Named style-mixing ranges as inclusive ``(min_px, max_px)`` bounds on the resolution a layer
 #: works at (``None`` = unbounded). They follow the StyleGAN paper: coarse layers set pose and face
@@ -102,22 +103,13 @@ def interpolation_weights(num_frames: int) -> torch.Tensor:
     return weights
 
 
-def check_truncation_psi(psi: float) -> float:
-    """Reject psi outside ``[0, 1]``: beyond 1 extrapolates away from the mean, below 0 mirrors it."""
-    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not math.isfinite(psi):
-        raise ValueError(f"truncation psi must be a number in [0, 1], got {psi!r}")
-    if not 0.0 <= psi <= 1.0:
-        raise ValueError(f"truncation psi must be in [0, 1], got {psi}")
-    return float(psi)
-
-
 def truncate(w: torch.Tensor, w_avg: torch.Tensor, psi: float) -> torch.Tensor:
     """The truncation trick ``w_avg + psi * (w - w_avg)``: trade variety for typical-looking samples.
 
     ``w_avg`` broadcasts against ``w``. ``psi = 1`` returns ``w`` unchanged and ``psi = 0`` returns the
     (broadcast) mean exactly, so "untruncated" and "the mean image" are reproducible bit for bit.
     """
-    psi = check_truncation_psi(psi)
+    psi = check_psi(psi)
     if psi == 1.0:
         return w
     centre = w_avg.to(dtype=w.dtype, device=w.device).expand_as(w)

@@ -22,11 +22,10 @@ from diffusers import DiffusionPipeline
 from diffusers.image_processor import VaeImageProcessor
 from safetensors import safe_open
 
-from zoo.latents import check_truncation_psi, latents_from_seed
+from zoo.latents import latents_from_seed
+from zoo.limits import check_seed, check_seed_run
 
 OUTPUT_TYPES = ("pil", "np", "pt")
-MAX_BATCH_SIZE = 256
-MAX_SEED = 2**63 - 1
 
 
 class ModelLoadError(ValueError):
@@ -37,29 +36,6 @@ def check_output_type(output_type: str) -> str:
     if output_type not in OUTPUT_TYPES:
         raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
     return output_type
-
-
-def check_count(name: str, value: Any, low: int = 1, high: int = MAX_BATCH_SIZE) -> int:
-    """Integers from UIs and CLIs arrive as floats or strings; reject anything that is not a whole number in range."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)):
-        raise ValueError(f"{name} must be an integer, got {type(value).__name__}")
-    if isinstance(value, float) and (not np.isfinite(value) or not value.is_integer()):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    value = int(value)
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def check_psi(truncation_psi: Any) -> float:
-    """UI sliders hand over numpy floats; normalise them, then apply the one psi rule in :mod:`zoo.latents`."""
-    if isinstance(truncation_psi, np.floating):
-        truncation_psi = float(truncation_psi)
-    return check_truncation_psi(truncation_psi)
-
-
-def check_seed(seed: Any) -> int:
-    return check_count("seed", seed, low=0, high=MAX_SEED)
 
 
 #: Modules a model_index.json may name for a component: the model families and pipelines only, so
@@ -200,9 +176,7 @@ def seeds_for_batch(seed: Optional[int], seeds: Optional[Sequence[int]], batch_s
         if not seeds:
             raise ValueError("seeds must not be empty")
         return seeds
-    base = 0 if seed is None else check_seed(seed)
-    if base + batch_size - 1 > MAX_SEED:
-        raise ValueError(f"seed {base} + batch_size {batch_size} exceeds the largest seed {MAX_SEED}")
+    base = 0 if seed is None else check_seed_run(seed, batch_size)
     return [base + i for i in range(batch_size)]
 
 

@@ -11,11 +11,11 @@ from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
 from diffusers.utils import export_to_gif, export_to_video
 
 from zoo.latents import interpolation_weights, lerp, slerp
-from zoo.pipelines.base import ZooPipeline, check_count, check_output_type, check_psi, draw_latents
+from zoo.limits import MAX_FRAMES, check_int, check_psi
+from zoo.pipelines.base import ZooPipeline, check_output_type, draw_latents
 
 METHODS = ("lerp", "slerp")
 SPACES = ("z", "w")
-MAX_FRAMES = 240
 
 
 class GANInterpolationPipeline(ZooPipeline):
@@ -42,7 +42,7 @@ class GANInterpolationPipeline(ZooPipeline):
     ) -> Union[ImagePipelineOutput, tuple]:
         check_output_type(output_type)
         psi = check_psi(truncation_psi)
-        num_frames = check_count("num_frames", num_frames, low=2, high=MAX_FRAMES)
+        num_frames = check_int("num_frames", num_frames, 2, MAX_FRAMES)
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if space not in SPACES:

@@ -7,7 +7,8 @@ from typing import Optional, Sequence, Union
 import torch
 from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
 
-from zoo.pipelines.base import ZooPipeline, check_count, check_output_type, check_psi, draw_latents
+from zoo.limits import MAX_BATCH_SIZE, check_int, check_psi
+from zoo.pipelines.base import ZooPipeline, check_output_type, draw_latents
 
 
 class GANSamplingPipeline(ZooPipeline):
@@ -43,7 +44,7 @@ class GANSamplingPipeline(ZooPipeline):
         psi = check_psi(truncation_psi)
         latent_dim = self.generator.config.latent_dim
         if latents is None:
-            batch_size = len(seeds) if seeds is not None else check_count("batch_size", batch_size)
+            batch_size = len(seeds) if seeds is not None else check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
             latents = draw_latents(latent_dim, batch_size, seed=seed, seeds=seeds, generator=generator)
         elif latents.ndim != 2 or latents.shape[1] != latent_dim:
             raise ValueError(f"latents must have shape [B, {latent_dim}], got {tuple(latents.shape)}")

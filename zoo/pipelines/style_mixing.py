@@ -8,7 +8,8 @@ import torch
 from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
 
 from zoo.latents import layers_for_range, style_mix
-from zoo.pipelines.base import ZooPipeline, check_output_type, check_psi, draw_latents
+from zoo.limits import check_psi
+from zoo.pipelines.base import ZooPipeline, check_output_type, draw_latents
 
 
 class GANStyleMixingPipeline(ZooPipeline):

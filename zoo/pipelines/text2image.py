@@ -7,11 +7,11 @@ from typing import Any, Optional, Sequence, Union
 import torch
 from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
 
-from zoo.pipelines.base import ZooPipeline, check_count, check_output_type, draw_latents, seeds_for_batch
-from zoo.latents import stream_seed
+from zoo.limits import MAX_IMAGES_PER_PROMPT, check_int
+from zoo.pipelines.base import ZooPipeline, check_output_type, draw_latents, seeds_for_batch
+from zoo.latents import latents_from_seed, stream_seed
 from zoo.text import load_sentence_encoder, validate_prompt
 
-MAX_IMAGES_PER_PROMPT = 64
 
 
 class Text2ImagePipeline(ZooPipeline):
@@ -40,7 +40,7 @@ class Text2ImagePipeline(ZooPipeline):
         return_dict: bool = True,
     ) -> Union[ImagePipelineOutput, tuple]:
         check_output_type(output_type)
-        n = check_count("num_images_per_prompt", num_images_per_prompt, high=MAX_IMAGES_PER_PROMPT)
+        n = check_int("num_images_per_prompt", num_images_per_prompt, 1, MAX_IMAGES_PER_PROMPT)
         prompts = [prompt] if isinstance(prompt, str) else list(prompt) if prompt is not None else []
         if not prompts:
             raise ValueError("prompt is empty: give at least one prompt")
@@ -59,7 +59,7 @@ class Text2ImagePipeline(ZooPipeline):
             seeds = seeds_for_batch(seed, None, n) * len(prompts)
             z = draw_latents(config.latent_dim, total, seeds=seeds)
             # An independent stream derived from the same seed (see zoo.latents.stream_seed).
-            ca_noise = draw_latents(config.condition_dim, total, seeds=[stream_seed(s, 1) for s in seeds])
+            ca_noise = torch.cat([latents_from_seed(stream_seed(s, 1), config.condition_dim) for s in seeds])
         device, dtype = self.model_device, self.model_dtype
         images = self.generator(z.to(device, dtype), embeds.to(device, dtype), ca_noise=ca_noise.to(device, dtype))
         images = self.postprocess(images, output_type)

@@ -3,7 +3,8 @@
     python app.py [--model org/name ...] [--port 7860] [--share]
 
 Extra models may also come from ``GAN_ZOO_MODELS=org/a,org/b`` or from ``models.txt`` next to
-this file (one repo id per line; ``scripts/space_export.py`` writes it for a Space). Works offline
+this file (``scripts/space_export.py`` writes it for a Space); all three use one syntax: ids separated
+by commas, spaces or new lines, ``#`` starts a comment (``zoo.registry.extra_models``). Works offline
 with whatever models are bundled; unreachable Hub models are listed with the reason they cannot be
 used.
 """
@@ -23,14 +24,6 @@ from ui import build_demo, launch_options  # noqa: E402
 MODELS_FILE = Path(__file__).with_name("models.txt")
 
 
-def listed_models(path: Path = MODELS_FILE) -> list[str]:
-    """Model ids from ``models.txt`` (blank lines and ``#`` comments ignored); none if it is absent."""
-    if not path.is_file():
-        return []
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
-    return [line for line in lines if line]
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", default=[], metavar="ORG/NAME",
@@ -44,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    demo = build_demo(models=listed_models() + args.model)
+    demo = build_demo(models=args.model, models_file=MODELS_FILE)
     demo.launch(**launch_options(server_name=args.host, server_port=args.port, share=args.share))
 
 

@@ -57,7 +57,7 @@ def test_folder_holds_the_app_and_bundled_weights_but_no_test_tools(space):
 
 def test_exported_app_imports_on_its_own_and_reads_models_txt(space):
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    code = "import app, ui, zoo; print(app.listed_models()); print(zoo.__file__)"
+    code = "import app, ui, zoo; from zoo import registry; print(registry.extra_models(models_file=app.MODELS_FILE)); print(zoo.__file__)"
     proc = subprocess.run([sys.executable, "-c", code], cwd=space, env=env, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -66,12 +66,16 @@ def test_exported_app_imports_on_its_own_and_reads_models_txt(space):
     assert Path(zoo_file).resolve().is_relative_to(space.resolve())  # the copy, not the repo
 
 
-def test_models_txt_ignores_comments_and_blank_lines(tmp_path):
-    app = load_module(ROOT / "app.py", "gan_zoo_app")
+def test_extra_models_one_syntax_for_file_env_and_flags(tmp_path):
+    """models.txt, $GAN_ZOO_MODELS and --model flags: commas, spaces or lines, # comments, each id once."""
+    from zoo import registry
+
     path = tmp_path / "models.txt"
-    path.write_text("# extra models\nsomeone/a\n\n  org/b  # the sketch model\n")
-    assert app.listed_models(path) == ["someone/a", "org/b"]
-    assert app.listed_models(tmp_path / "absent.txt") == []
+    path.write_text("# extra models\nsomeone/a\n\n  org/b  # the sketch model\norg/c, org/d\n")
+    env = {"GAN_ZOO_MODELS": "org/e,org/a  org/f"}
+    assert registry.extra_models(["org/g", "org/b,org/h"], path, env) == [
+        "someone/a", "org/b", "org/c", "org/d", "org/e", "org/a", "org/f", "org/g", "org/h"]
+    assert registry.extra_models(models_file=tmp_path / "absent.txt", environ={}) == []
 
 
 def test_no_bundled_leaves_the_weights_out(tmp_path):

@@ -14,6 +14,7 @@ import gradio as gr
 from ui import faces, interpolation, sketch, text
 from ui import models as models_tab
 from ui.common import DEVICE, Catalog, build_catalog, readable_input_errors
+from zoo import registry
 
 TITLE = "GAN Zoo"
 #: CPU Spaces have 2 cores: more concurrent generations would only slow each other down.
@@ -32,23 +33,20 @@ CSS = """
 """
 
 
-def models_from_env() -> list[str]:
-    """``GAN_ZOO_MODELS=org/a,org/b`` (comma or whitespace separated)."""
-    return [m for m in os.environ.get("GAN_ZOO_MODELS", "").replace(",", " ").split() if m]
-
-
 def build_demo(
     models: Optional[Sequence[str]] = None,
     include_bundled: bool = True,
+    models_file: Optional[str | os.PathLike] = None,
     catalog: Optional[Catalog] = None,
     concurrency_limit: int = DEFAULT_CONCURRENCY,
 ) -> gr.Blocks:
-    """The app. ``models`` are extra registry names, checkpoint directories or Hub repo ids.
+    """The app. ``models`` are extra registry names, checkpoint directories or Hub repo ids; with
+    ``models_file`` and ``$GAN_ZOO_MODELS`` they are read once by :func:`zoo.registry.extra_models`.
 
     Models that cannot be reached (e.g. a Hub repo while offline) are still listed, and say why
     they are unusable when chosen, so a missing network never stops the app from starting.
     """
-    catalog = catalog or build_catalog(list(models or ()) + models_from_env(), include_bundled=include_bundled)
+    catalog = catalog or build_catalog(registry.extra_models(models or (), models_file), include_bundled=include_bundled)
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
         gr.Markdown(HEADER, elem_id="header")
         with gr.Tabs():

@@ -191,7 +191,7 @@ def inspect_model(key: str, label: Optional[str] = None, description: str = "") 
 
 
 def build_catalog(models: Sequence[str] = (), include_bundled: bool = True) -> Catalog:
-    """Bundled models that are present, models from ``GAN_ZOO_MODELS`` (via the registry), then ``models``."""
+    """Bundled models that are present, then ``models`` (see :func:`zoo.registry.extra_models`)."""
     choices: list[ModelChoice] = []
     seen: set[str] = set()
     if include_bundled:

@@ -78,11 +78,16 @@ def _load(args: argparse.Namespace, pipeline_class=None):
 
 
 def cmd_list(args: argparse.Namespace) -> None:
-    from zoo.registry import list_models
+    from zoo.registry import EXTRA_MODELS_ENV, extra_models, list_models
 
-    for entry in list_models(args.task):
+    entries = list_models(args.task)
+    for entry in entries:
         state = "ready" if entry.available else "missing"
         print(f"{entry.name:20s} {entry.task:32s} {entry.family:9s} {state:8s} {entry.description}")
+    if args.task is None:  # their task is only known once they are fetched
+        for key in extra_models():
+            if key not in {e.name for e in entries}:
+                print(f"{key:20s} {'(read when loaded)':32s} {'-':9s} {'extra':8s} from ${EXTRA_MODELS_ENV}")
 
 
 def cmd_sample(args: argparse.Namespace) -> None:

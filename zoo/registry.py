@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Type
+from typing import Mapping, Optional, Sequence, Type
 
 import torch
 
@@ -78,15 +78,26 @@ for _name, _family, _description in (
     register(ModelEntry(_name, families.family(_family).task, _family, _name, _description))
 
 
-def _register_from_env() -> None:
-    """``GAN_ZOO_MODELS=org/a,org/b`` adds Hub models (task read from the repo when loaded)."""
-    for repo_id in filter(None, (s.strip() for s in os.environ.get("GAN_ZOO_MODELS", "").split(","))):
-        if repo_id not in _REGISTRY:
-            _REGISTRY[repo_id] = ModelEntry(repo_id, families.UNCONDITIONAL, "unknown", repo_id,
-                                            "added by GAN_ZOO_MODELS", None)
+#: Environment variable naming extra models (the same syntax as ``models.txt``).
+EXTRA_MODELS_ENV = "GAN_ZOO_MODELS"
 
 
-_register_from_env()
+def parse_model_list(text: str) -> list[str]:
+    """The one syntax for lists of model ids: separated by commas, spaces or new lines; ``#`` starts a comment."""
+    lines = (line.split("#", 1)[0] for line in text.splitlines())
+    return [item for line in lines for item in line.replace(",", " ").split()]
+
+
+def extra_models(
+    flags: Sequence[str] = (), models_file: Optional[str | os.PathLike] = None, environ: Optional[Mapping[str, str]] = None
+) -> list[str]:
+    """Every extra model the user asked for, each once: ``models_file`` (a Space's ``models.txt``), then
+    ``$GAN_ZOO_MODELS``, then command-line flags. A missing file adds nothing."""
+    environ = os.environ if environ is None else environ
+    text = Path(models_file).read_text() if models_file is not None and Path(models_file).is_file() else ""
+    found = parse_model_list(text) + parse_model_list(environ.get(EXTRA_MODELS_ENV, ""))
+    found += [item for flag in flags for item in parse_model_list(str(flag))]
+    return list(dict.fromkeys(found))
 
 
 def list_models(task: Optional[str] = None, available_only: bool = False) -> list[ModelEntry]:

@@ -19,7 +19,6 @@ from zoo.latents import (
     lerp,
     slerp,
     style_mix,
-    style_mix_ws,
     truncate,
 )
 
@@ -143,7 +142,6 @@ def test_style_mix_takes_listed_layers_from_b():
     assert torch.equal(w_a, a_copy), "inputs must not be modified"
     assert torch.equal(style_mix(w_a, w_b, []), w_a)
     assert torch.equal(style_mix(w_a, w_b, range(10)), w_b)
-    assert style_mix_ws is style_mix
 
 
 def test_style_mix_broadcasts_a_single_source():

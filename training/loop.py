@@ -41,7 +41,7 @@ from training.checkpointing import (
     remove_partials,
     resolve_resume,
 )
-from training.config import TrainConfig
+from training.config import TrainConfig, save_config
 from training.data import TrainData, data_resolution, describe, load_data
 from training.ema import check_same_structure, ema_decay_at, ema_update, refreshed_batchnorm
 from training.evaluation import fid_kid, paired
@@ -54,7 +54,6 @@ from training.outputs import (
     hardware_string,
     write_metrics,
     write_summary,
-    write_training_config,
 )
 
 _SEED_MIX = 0x9E3779B97F4A7C15
@@ -399,7 +398,7 @@ class Trainer:
 
         pipeline = self.family.make_pipeline(self.export_generator())
         pipeline.save_pretrained(str(out), safe_serialization=True)
-        write_training_config(out / "training_config.yaml", cfg)
+        save_config(cfg, out / "training_config.yaml")
 
         history = list(self.progress.metrics_history)
         final_metrics = empty_metrics(step)

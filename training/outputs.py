@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 
 import torch
 
-from training.config import ConfigError, TrainConfig, resolved_dict, save_config
+from training.config import ConfigError, TrainConfig, resolved_dict
 
 METRIC_KEYS = ("fid", "kid_mean", "kid_std", "num_generated", "num_real", "precision", "recall", "pr_k", "pr_num_fake", "diversity")
 
@@ -118,6 +118,3 @@ def write_summary(
         },
     )
 
-
-def write_training_config(path: Path, cfg: TrainConfig) -> None:
-    save_config(cfg, path)

@@ -144,9 +144,6 @@ def style_mix(w_a: torch.Tensor, w_b: torch.Tensor, layers: Iterable[int]) -> to
     return mixed
 
 
-#: The name ``docs/contracts.md`` uses for :func:`style_mix`.
-style_mix_ws = style_mix
-
 
 def _layer_resolutions(source: Union[Sequence[int], object]) -> list[int]:
     """Accept either a generator with ``layer_resolutions()`` or the list it returns."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
@@ -64,9 +64,3 @@ class Text2ImagePipeline(ZooPipeline):
         images = self.generator(z.to(device, dtype), embeds.to(device, dtype), ca_noise=ca_noise.to(device, dtype))
         images = self.postprocess(images, output_type)
         return ImagePipelineOutput(images=images) if return_dict else (images,)
-
-    @staticmethod
-    def captions(prompts: Union[str, Sequence[str]], num_images_per_prompt: int) -> list[Any]:
-        """The prompt of each output image, in output order (for galleries)."""
-        prompts = [prompts] if isinstance(prompts, str) else list(prompts)
-        return [p for p in prompts for _ in range(num_images_per_prompt)]

@@ -21,6 +21,7 @@ from huggingface_hub import constants, hf_api
 from huggingface_hub.utils import _http
 
 from hub_server import DEFAULT_TOKEN, LoopbackHub, Repo
+from zoo import families
 
 
 def _point_cache_at(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
@@ -139,11 +140,6 @@ FAKE_METRICS: dict[str, Any] = {
     "real_split": "heldout",
     "history": [{"step": 150, "fid": 140.25, "kid_mean": 0.11}, {"step": 300, "fid": 87.654321, "kid_mean": 0.0523}],
 }
-FAMILY_TASKS = {
-    "dcgan": "unconditional", "stylegan": "unconditional", "pix2pix": "sketch2photo", "textgan": "text2image",
-}
-
-
 def write_fake_checkpoint(
     root: Path,
     family: str = "dcgan",
@@ -160,7 +156,7 @@ def write_fake_checkpoint(
     """
     root.mkdir(parents=True, exist_ok=True)
     summary = {
-        "family": family, "task": FAMILY_TASKS[family], "resolution": 32, "steps": 300, "wall_time_seconds": 754.2,
+        "family": family, "task": families.family(family).task, "resolution": 32, "steps": 300, "wall_time_seconds": 754.2,
         "hardware": "CPU (2 cores)", "num_processes": 1, "mixed_precision": "no",
         "command": f"accelerate launch -m training.train --config training/configs/{family}-tiny.yaml",
         "dataset": {"name": "tiny-faces", "num_images": 80, "train_size": 64, "heldout_size": 16,
@@ -175,11 +171,13 @@ def write_fake_checkpoint(
     for name in images:
         Image.new("RGB", (8, 8), (200, 30, 30)).save(root / "samples" / name)
     if weights:
-        model_index = {"_class_name": "GANSamplingPipeline", "_diffusers_version": "0.42.1",
-                       "generator": ["zoo", "DCGANGenerator"]}
+        pipeline = families.task(families.family(family).task).pipeline_class
+        model_index = {"_class_name": pipeline, "_diffusers_version": "0.42.1",
+                       "generator": ["zoo", families.family(family).generator_class]}
         (root / "model_index.json").write_text(json.dumps(model_index))
         (root / "generator").mkdir(exist_ok=True)
-        (root / "generator" / "config.json").write_text(json.dumps({"_class_name": "DCGANGenerator", "resolution": 32}))
+        generator_config = {"_class_name": families.family(family).generator_class, "resolution": 32}
+        (root / "generator" / "config.json").write_text(json.dumps(generator_config))
         save_file({"weight": np.arange(64, dtype=np.float32).reshape(8, 8)},
                   str(root / "generator" / "diffusion_pytorch_model.safetensors"))
         (root / "checkpoints" / "checkpoint-300").mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,6 @@ import yaml
 
 from zoo import families as family_table
 
-FAMILIES = tuple(family_table.FAMILIES)
 MIXED_PRECISION = ("no", "fp16", "bf16")
 LOSSES = ("nonsaturating", "hinge")
 SKETCH_SOURCES = ("none", "xdog", "column", "side_by_side")
@@ -429,7 +428,7 @@ def _positive(cfg: TrainConfig, *names: str, allow_zero: bool = False) -> None:
 
 def validate(cfg: TrainConfig) -> None:
     """Reject combinations that would fail later (or silently train the wrong thing), naming the key."""
-    _choice(cfg, "family", FAMILIES)
+    _choice(cfg, "family", tuple(family_table.FAMILIES))  # read now: a family row may be added after import
     _choice(cfg, "mixed_precision", MIXED_PRECISION)
     _choice(cfg, "loss", LOSSES)
     _choice(cfg, "sketch_source", SKETCH_SOURCES)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import PIL.Image
-from diffusers.utils import make_image_grid
 
 from zoo import registry
+from zoo.images import enlarge, image_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "ui" / "examples"
@@ -34,10 +34,10 @@ def main() -> None:
     prompts = [line for line in lines if line.strip() and not line.startswith("#")][: COLS // 2]
     text_pipe = registry.load_pipeline("text2face-64")
     rows.append(text_pipe(prompts, num_images_per_prompt=2, seed=0).images)
-    cells = [image.resize((64 * SCALE, 64 * SCALE), PIL.Image.NEAREST) for row in rows for image in row[:COLS]]
+    cells = [enlarge(image, 64 * SCALE) for row in rows for image in row[:COLS]]
     out = ROOT / "docs" / "images" / "showcase.png"
     out.parent.mkdir(parents=True, exist_ok=True)
-    make_image_grid(cells, rows=len(rows), cols=COLS).save(out)
+    image_grid(cells, cols=COLS).save(out)
     print(out)
 
 

@@ -13,27 +13,14 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from diffusers.utils import make_image_grid
+from zoo.images import image_grid
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 ANIMATION_SUFFIXES = {".gif", ".mp4"}
-
-
-def _grid(images: list, rows: Optional[int] = None):
-    """Lay images out in a near-square grid (rows x cols) so one file holds the whole batch."""
-    n = len(images)
-    if n == 1:
-        return images[0]
-    cols = math.ceil(n / rows) if rows else math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    blank = images[0].copy()
-    blank.paste((255, 255, 255), (0, 0, *blank.size))
-    return make_image_grid(list(images) + [blank] * (rows * cols - n), rows=rows, cols=cols)
 
 
 def _writable(out: Path) -> Path:
@@ -95,7 +82,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
     pipe = _load(args, GANSamplingPipeline)
     images = pipe(batch_size=args.num, seed=args.seed, truncation_psi=args.psi, class_labels=args.class_label).images
-    _save_image(_grid(images), args.out)
+    _save_image(image_grid(images), args.out)
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
@@ -112,7 +99,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
         except OSError as err:
             raise SystemExit(f"error: cannot write --out {args.out}: {err}")
     else:
-        _save_image(_grid(frames, rows=1), args.out)
+        _save_image(image_grid(frames, cols=len(frames)), args.out)
 
 
 def cmd_style_mix(args: argparse.Namespace) -> None:
@@ -120,7 +107,7 @@ def cmd_style_mix(args: argparse.Namespace) -> None:
 
     pipe = _load(args, GANStyleMixingPipeline)
     images = pipe(seed_a=args.seed, seed_b=args.seed_b, style_range=args.range, truncation_psi=args.psi).images
-    _save_image(_grid(images, rows=1), args.out)
+    _save_image(image_grid(images, cols=len(images)), args.out)
 
 
 def cmd_sketch2photo(args: argparse.Namespace) -> None:
@@ -143,7 +130,7 @@ def cmd_text2image(args: argparse.Namespace) -> None:
 
     pipe = _load(args, Text2ImagePipeline)
     images = pipe(args.prompt, num_images_per_prompt=args.num, seed=args.seed).images
-    _save_image(_grid(images), args.out)
+    _save_image(image_grid(images), args.out)
 
 
 def _fps(value: str) -> int:

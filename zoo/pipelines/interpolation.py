@@ -10,6 +10,7 @@ import torch
 from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
 from diffusers.utils import export_to_gif, export_to_video
 
+from zoo.images import enlarge
 from zoo.latents import interpolation_weights, lerp, slerp
 from zoo.limits import MAX_FRAMES, check_int, check_psi
 from zoo.pipelines.base import ZooPipeline, check_output_type, draw_latents
@@ -75,10 +76,7 @@ class GANInterpolationPipeline(ZooPipeline):
 
 def _playable_frames(frames: Sequence[PIL.Image.Image], boomerang: bool, min_size: int) -> list[PIL.Image.Image]:
     """Enlarge tiny frames (nearest-neighbour, so pixels stay honest) and loop back and forth without a jump."""
-    out = []
-    for frame in frames:
-        scale = max(1, -(-min_size // min(frame.size)))
-        out.append(frame.resize((frame.width * scale, frame.height * scale), PIL.Image.NEAREST) if scale > 1 else frame)
+    out = [enlarge(frame, min_size, shorter_side=True) for frame in frames]
     if boomerang and len(out) > 2:
         out = out + out[-2:0:-1]
     return out

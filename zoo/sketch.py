@@ -8,7 +8,8 @@ batches. It has no randomness, so a given photo always gives the same sketch.
 
 :func:`normalize_canvas` accepts what a user (or Gradio's Sketchpad) hands over -- transparent
 canvases, greyscale, 16-bit, any aspect ratio -- and makes the square ``[-1, 1]`` tensor the model
-expects; :func:`restore_aspect` undoes the square padding on the generated photo.
+expects; :func:`restore_aspect` undoes the square padding on the generated photo (at the input's
+size, or at :func:`size_at_resolution` to show what the model drew without enlarging it).
 """
 
 from __future__ import annotations
@@ -269,6 +270,13 @@ def normalize_canvas(image: ImageLike, resolution: int) -> tuple[torch.Tensor, t
     resized = np.clip(np.stack(channels, axis=0), 0.0, 1.0)
     tensor = torch.from_numpy(resized).unsqueeze(0) * 2 - 1
     return tensor.contiguous(), (width, height)
+
+
+def size_at_resolution(size: tuple[int, int], resolution: int) -> tuple[int, int]:
+    """``(width, height)`` scaled so that the long side is ``resolution``: an input's aspect ratio at the model's size."""
+    width, height = size
+    scale = resolution / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def restore_aspect(photo: Image.Image, original_size: tuple[int, int]) -> Image.Image:

@@ -7,6 +7,7 @@ image quality.
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -24,11 +25,13 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from tiny import RESOLUTION, save_tiny_checkpoint  # noqa: E402
 
 from ui import build_demo, launch_options  # noqa: E402
-from ui.common import DISPLAY_SIZE, MAX_IMAGES  # noqa: E402
-from ui.models import card_markdown  # noqa: E402
+from ui.outputs import DISPLAY_SIZE  # noqa: E402
+from ui.tabs.model_info import card_markdown  # noqa: E402
+from zoo.limits import APP_MAX_IMAGES as MAX_IMAGES  # noqa: E402
 
 OFFLINE_REPO = "gan-zoo-test/never-downloaded"
 ENV_REPO = "gan-zoo-test/from-env"
+CLASS_NAMES = ["neutral", "smiling", "surprised"]
 SCALE = DISPLAY_SIZE // RESOLUTION  # tiny 32px images are shown enlarged 8x
 
 
@@ -57,6 +60,10 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     paths = {family: str(save_tiny_checkpoint(family, root / f"tiny-{family}"))
              for family in ("dcgan", "stylegan", "pix2pix", "textgan")}
     paths["conditional"] = str(save_tiny_checkpoint("dcgan", root / "tiny-conditional", num_classes=3))
+    paths["named"] = str(save_tiny_checkpoint("dcgan", root / "tiny-named", num_classes=3))
+    # What the trainer writes for a class-conditional run: the names the app's class pickers show.
+    summary = {"family": "dcgan", "class_names": CLASS_NAMES}
+    (Path(paths["named"]) / "training_summary.json").write_text(json.dumps(summary))
     _write_card(Path(paths["stylegan"]))
     return paths
 
@@ -308,21 +315,46 @@ def test_model_info_without_card_and_offline(client: Client, models: dict[str, s
 
 def test_model_dependent_controls(models: dict[str, str]) -> None:
     """The class dropdown shows only for class-conditional models; style mixing only for StyleGAN ones."""
-    from ui import faces, interpolation
-    from ui.common import build_catalog
+    from ui.catalog import build_catalog
+    from ui.tabs import interpolation, noise
 
     catalog = build_catalog(list(models.values()), include_bundled=False)
-    klass, details = faces.on_model_change(catalog, models["conditional"])
+    klass, details = noise.on_model_change(catalog, models["conditional"])
     assert klass["visible"] and klass["choices"] == ["class 0", "class 1", "class 2"] and "3 classes" in details
-    klass, details = faces.on_model_change(catalog, models["dcgan"])
+    klass, details = noise.on_model_change(catalog, models["dcgan"])
     assert not klass["visible"] and "32x32" in details
     assert interpolation.on_model_change(catalog, models["stylegan"])[2]["visible"]
     assert not interpolation.on_model_change(catalog, models["dcgan"])[2]["visible"]
     assert catalog.default("unconditional-image-generation", prefer=["nope", models["stylegan"]]) == models["stylegan"]
 
 
+def test_class_pickers_show_the_class_names_of_the_training_summary(client: Client, models: dict[str, str]) -> None:
+    """A class-conditional checkpoint's ``class_names`` (training_summary.json) are what the user picks from."""
+    from ui.catalog import build_catalog
+    from ui.tabs import interpolation, noise
+
+    catalog = build_catalog([models["named"]], include_bundled=False)
+    for tab in (noise, interpolation):
+        klass = tab.on_model_change(catalog, models["named"])[0]
+        assert klass["visible"] and klass["choices"] == CLASS_NAMES and klass["value"] == "neutral"
+    # The pickers built at start-up, when the model is the tabs' default, offer the same names.
+    config = build_demo(models=[models["named"]], include_bundled=False).config
+    pickers = [c["props"] for c in config["components"] if c["props"].get("label") == "Class"]
+    assert len(pickers) == 2
+    assert all(p["visible"] and [name for name, _ in p["choices"]] == CLASS_NAMES for p in pickers)
+
+    def face(klass: str) -> np.ndarray:
+        return _gallery(_faces(client, models["named"], seed=1, count=1, klass=klass)[0])[0]
+
+    # The names work end to end: a name picks the same class as its index, and other names other classes.
+    smiling = face("smiling")
+    assert np.array_equal(smiling, face("1")) and not np.array_equal(smiling, face("neutral"))
+    with pytest.raises(AppError, match="neutral, smiling, surprised"):
+        _faces(client, models["named"], seed=1, count=1, klass="class 0")
+
+
 def test_spaces_gpu_shim_is_transparent_bare_and_with_arguments() -> None:
-    from ui.common import GPU
+    from ui.spaces import GPU
 
     def generate() -> str:
         return "ok"
@@ -350,8 +382,8 @@ def test_example_script_says_when_the_data_is_missing(tmp_path: Path, capsys: py
 
 
 def test_bundled_examples_are_small_line_drawings() -> None:
-    from ui.sketch import example_sketches
-    from ui.text import example_prompts
+    from ui.tabs.sketch import example_sketches
+    from ui.tabs.text import example_prompts
 
     for path in example_sketches():
         image = Image.open(path)

@@ -47,7 +47,10 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from tiny import save_tiny_checkpoint  # noqa: E402
 
 from ui import build_demo, launch_options  # noqa: E402
-from ui.common import MAX_FRAMES, MAX_IMAGES, MAX_SEED, MAX_TEXT_IMAGES  # noqa: E402
+from zoo.limits import APP_MAX_FRAMES as MAX_FRAMES  # noqa: E402
+from zoo.limits import APP_MAX_IMAGES as MAX_IMAGES  # noqa: E402
+from zoo.limits import APP_MAX_TEXT_IMAGES as MAX_TEXT_IMAGES  # noqa: E402
+from zoo.limits import MAX_SEED  # noqa: E402
 
 #: A request that takes longer than this counts as a hang (tiny models answer in well under a second).
 TIMEOUT_S = 30

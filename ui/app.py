@@ -1,7 +1,7 @@
 """The GAN Zoo showcase: five tabs over whatever models this process can load.
 
-``build_demo`` only assembles the tabs; every tab module owns its own components and events, so a
-tab can be changed (or tested) without reading the others.
+``build_demo`` only assembles the tabs of :mod:`ui.tabs`; every tab module owns its own components
+and events, so a tab can be changed (or tested) without reading the others.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any, Optional, Sequence
 
 import gradio as gr
 
-from ui import faces, interpolation, sketch, text
-from ui import models as models_tab
-from ui.common import DEVICE, Catalog, build_catalog, readable_input_errors
+from ui.catalog import DEVICE, Catalog, build_catalog
+from ui.gradio_patches import readable_input_errors
+from ui.tabs import interpolation, model_info, noise, sketch, text
 from zoo import registry
 
 TITLE = "GAN Zoo"
@@ -51,7 +51,7 @@ def build_demo(
         gr.Markdown(HEADER, elem_id="header")
         with gr.Tabs():
             with gr.Tab("Faces from noise", id="faces"):
-                faces.build(catalog)
+                noise.build(catalog)
             with gr.Tab("Sketch to photo", id="sketch") as sketch_tab:
                 sketch.build(catalog)
             sketch_tab.select(None, None, None, js=sketch.SELECT_BRUSH_JS)
@@ -60,7 +60,7 @@ def build_demo(
             with gr.Tab("Latent interpolation", id="interpolation"):
                 interpolation.build(catalog)
             with gr.Tab("Models", id="models"):
-                models_tab.build(catalog)
+                model_info.build(catalog)
         gr.Markdown(f"<small>Running on **{DEVICE}** · models load once and stay in memory.</small>")
     demo.queue(default_concurrency_limit=concurrency_limit)
     return readable_input_errors(demo)

@@ -64,3 +64,12 @@ def check_psi(value: Any) -> float:
     if not 0.0 <= float(value) <= 1.0:
         raise ValueError(f"truncation psi must be between 0 and 1, got {value}")
     return float(value)
+
+
+def check_pixels(width: int, height: int, what: str = "image") -> None:
+    """An image of at most :data:`MAX_PIXELS` pixels, judged from its header before it is decoded."""
+    if width * height > MAX_PIXELS:
+        raise ValueError(
+            f"The {what} is {width}x{height} pixels; the limit is {MAX_PIXELS:,} pixels (e.g. 4096x4096). "
+            "Please resize it first."
+        )

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Optional
 
 import gradio as gr
 import PIL.Image
 
-from ui.common import (
-    GPU,
-    SKETCH_TASK,
-    Catalog,
-    bind,
-    check_pixels,
-    checked_upload,
-    get_pipeline,
-    open_user_image,
-    shown,
-    user_error,
-    user_errors,
-)
+from ui.catalog import Catalog, get_pipeline
+from ui.checks import check_pixels, open_user_image, user_error, user_errors
+from ui.gradio_patches import checked_upload
+from ui.outputs import shown
+from ui.spaces import GPU
+from ui.tabs import EXAMPLES_DIR
+from ui.widgets import bind
+from zoo import families
 from zoo.pipelines import Sketch2PhotoPipeline
-from zoo.sketch import extract_sketch, normalize_canvas, restore_aspect, tensor_to_pil
 
-EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+TASK = families.IMAGE_TO_IMAGE
 
 #: Gradio's Sketchpad opens with no tool selected ("select the draw tool to start"); pick the brush
 #: for the user when the tab is shown. Retries because the canvas mounts after the tab switch.
@@ -67,7 +60,7 @@ def sketch_to_photo(
     progress: gr.Progress = gr.Progress(),
 ) -> tuple[str, str]:
     """(what the model saw, the generated photo); an uploaded image is used in preference to the canvas."""
-    choice = catalog.require(model, SKETCH_TASK)
+    choice = catalog.require(model, TASK)
     if upload:
         image = open_user_image(upload, "upload")
     else:
@@ -79,28 +72,15 @@ def sketch_to_photo(
     progress(0.1, desc="Loading model")
     pipe = get_pipeline(choice, Sketch2PhotoPipeline)
     progress(0.4, desc="Drawing the photo")
-    resolution = pipe.generator.config.resolution
     with user_errors():
-        sketch_tensor, size = normalize_canvas(image, resolution)
-        if from_photo:
-            sketch_tensor = extract_sketch(sketch_tensor)
-        photo = pipe(image, from_photo=bool(from_photo), output_type="pt").images
-    # Both shown at the model's own resolution (input aspect ratio), enlarged with visible pixels.
-    view = model_view_size(size, resolution)
-    seen = restore_aspect(tensor_to_pil(sketch_tensor), view)
-    photo_image = restore_aspect(tensor_to_pil(photo * 2 - 1), view)
-    return shown(seen, "sketch"), shown(photo_image, "photo")
-
-
-def model_view_size(size: tuple[int, int], resolution: int) -> tuple[int, int]:
-    """The input's aspect ratio at the model's resolution (the long side is ``resolution``)."""
-    width, height = size
-    scale = resolution / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
+        # Both at the model's own resolution (the input's aspect ratio), then enlarged with visible pixels.
+        seen = pipe.sketch_of(image, from_photo=bool(from_photo), at_model_resolution=True)
+        photo = pipe(image, from_photo=bool(from_photo), at_model_resolution=True).images[0]
+    return shown(seen, "sketch"), shown(photo, "photo")
 
 
 def build(catalog: Catalog) -> None:
-    default = catalog.default(SKETCH_TASK)
+    default = catalog.default(TASK)
     gr.Markdown(
         "Draw a face with the mouse (black lines on white), or upload a line drawing. Tick the box to upload a "
         "*photo* instead: the app first turns it into a line drawing with the same extractor the model was "
@@ -114,7 +94,7 @@ def build(catalog: Catalog) -> None:
         gr.Markdown("**Note:** no sketch-to-photo model is available yet; start the app with `--model org/name`.")
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
-            model = gr.Dropdown(catalog.dropdown(SKETCH_TASK), value=default, label="Model")
+            model = gr.Dropdown(catalog.dropdown(TASK), value=default, label="Model")
             with gr.Tabs():
                 with gr.Tab("Draw") as draw_tab:
                     sketch = gr.Sketchpad(
@@ -144,9 +124,9 @@ def build(catalog: Catalog) -> None:
                                 interactive=False, elem_id="sketch-seen")
                 photo = gr.Image(label="Generated photo", format="png", height=360, interactive=False,
                                  elem_id="sketch-photo")
-            resolution = next((c.native_size for c in catalog.for_task(SKETCH_TASK) if c.key == default), None)
-            if resolution:
-                gr.Markdown(f"The model works at **{resolution}**; results are shown enlarged.")
+            choice = catalog.find(default, TASK)
+            if choice:
+                gr.Markdown(f"The model works at **{choice.native_size}**; results are shown enlarged.")
 
     draw_tab.select(None, None, None, js=SELECT_BRUSH_JS)
     button.click(bind(sketch_to_photo, catalog), [model, sketch, upload, from_photo], [seen, photo],

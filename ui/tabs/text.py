@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from ui.common import (
-    GPU,
-    MAX_TEXT_IMAGES,
-    TEXT_TASK,
-    Catalog,
-    bind,
-    check_int,
-    check_seed,
-    get_pipeline,
-    random_seed,
-    seed_row,
-    shown,
-    user_errors,
-)
+from ui.catalog import Catalog, get_pipeline
+from ui.checks import check_int, check_seed, user_errors
+from ui.outputs import shown
+from ui.spaces import GPU
+from ui.tabs import EXAMPLES_DIR
+from ui.widgets import bind, random_seed, seed_row
+from zoo import families
+from zoo.limits import APP_MAX_TEXT_IMAGES
 from zoo.pipelines import Text2ImagePipeline
 from zoo.text import DEFAULT_MAX_PROMPT_CHARS, validate_prompt
 
-PROMPTS_FILE = Path(__file__).resolve().parent / "examples" / "prompts.txt"
+TASK = families.TEXT_TO_IMAGE
+PROMPTS_FILE = EXAMPLES_DIR / "prompts.txt"
 FALLBACK_PROMPTS = ["a smiling woman in her twenties", "a neutral man in his thirties"]
 
 
@@ -47,11 +41,11 @@ def text_to_image(
     progress: gr.Progress = gr.Progress(),
 ) -> list[tuple[Any, str]]:
     """``count`` images of one prompt; image ``i`` uses seed ``seed + i``."""
-    choice = catalog.require(model, TEXT_TASK)
+    choice = catalog.require(model, TASK)
     with user_errors():
         prompt = validate_prompt(prompt if prompt is not None else "")
     seed = check_seed(seed)
-    count = check_int("number of images", count, 1, MAX_TEXT_IMAGES)
+    count = check_int("number of images", count, 1, APP_MAX_TEXT_IMAGES)
     progress(0.1, desc="Loading model and text encoder")
     pipe = get_pipeline(choice, Text2ImagePipeline)
     progress(0.4, desc="Generating")
@@ -61,23 +55,23 @@ def text_to_image(
 
 
 def build(catalog: Catalog) -> None:
-    default = catalog.default(TEXT_TASK)
+    default = catalog.default(TASK)
     gr.Markdown("Describe a face in a few words. The model learned from captions like the examples below.")
     if default is None:
         gr.Markdown("**Note:** no text-to-image model is available yet; start the app with `--model org/name`.")
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            model = gr.Dropdown(catalog.dropdown(TEXT_TASK), value=default, label="Model")
+            model = gr.Dropdown(catalog.dropdown(TASK), value=default, label="Model")
             prompt = gr.Textbox(label="Prompt", value=example_prompts()[0], max_length=DEFAULT_MAX_PROMPT_CHARS,
                                 placeholder="a smiling woman in her twenties", elem_id="prompt")
             gr.Examples(example_prompts(), inputs=prompt, label="Example prompts", elem_id="prompt-examples",
                         api_name="load_example_prompt")
             seed, dice = seed_row("Seed", 0)
-            count = gr.Slider(1, MAX_TEXT_IMAGES, value=4, step=1, label="Number of images")
+            count = gr.Slider(1, APP_MAX_TEXT_IMAGES, value=4, step=1, label="Number of images")
             button = gr.Button("Generate", variant="primary", elem_id="text-generate")
         with gr.Column(scale=2):
-            resolution = next((c.native_size for c in catalog.for_task(TEXT_TASK) if c.key == default), None)
-            label = f"Generated ({resolution} native, shown enlarged)" if resolution else "Generated"
+            choice = catalog.find(default, TASK)
+            label = f"Generated ({choice.native_size} native, shown enlarged)" if choice else "Generated"
             gallery = gr.Gallery(label=label,
                                  columns=4, height=520, object_fit="contain", format="png", elem_id="text-gallery")
 

@@ -6,29 +6,16 @@ from typing import Any
 
 import gradio as gr
 
-from ui.common import (
-    GPU,
-    MAX_FRAMES,
-    NOISE_TASK,
-    OUTPUTS,
-    Catalog,
-    ModelChoice,
-    bind,
-    check_choice,
-    check_int,
-    check_psi,
-    check_seed,
-    class_label,
-    get_pipeline,
-    random_seed,
-    seed_row,
-    shown,
-    user_error,
-    user_errors,
-)
-from ui.faces import class_dropdown_update, model_details
+from ui.catalog import Catalog, get_pipeline
+from ui.checks import check_choice, check_int, check_psi, check_seed, class_label, user_error, user_errors
+from ui.outputs import OUTPUTS, shown
+from ui.spaces import GPU
+from ui.widgets import bind, class_picker, class_picker_update, details_box, model_details, random_seed, seed_row
+from zoo import families
+from zoo.limits import APP_MAX_FRAMES
 from zoo.pipelines import GANInterpolationPipeline, GANStyleMixingPipeline, write_gif, write_mp4
 
+TASK = families.UNCONDITIONAL
 PREFERRED_MODEL = "faces-style-64"
 METHODS = ("slerp", "lerp")
 SPACES = ("z", "w")
@@ -50,9 +37,9 @@ def interpolate(
     progress: gr.Progress = gr.Progress(),
 ) -> tuple[list[tuple[Any, str]], str, str]:
     """Frames from seed A to seed B, plus the same walk as a looping GIF and an MP4."""
-    choice = catalog.require(model, NOISE_TASK)
+    choice = catalog.require(model, TASK)
     seed_a, seed_b = check_seed(seed_a, "seed A"), check_seed(seed_b, "seed B")
-    frames = check_int("frames", frames, 2, MAX_FRAMES)
+    frames = check_int("frames", frames, 2, APP_MAX_FRAMES)
     method = check_choice("method", method, METHODS)
     space = check_choice("space", space, SPACES)
     psi = check_psi(truncation_psi)
@@ -84,7 +71,7 @@ def style_mix(
     progress: gr.Progress = gr.Progress(),
 ) -> list[tuple[Any, str]]:
     """[A, B, A with the chosen layers' styles taken from B]."""
-    choice = catalog.require(model, NOISE_TASK)
+    choice = catalog.require(model, TASK)
     if not choice.supports_style_mixing:
         raise user_error(f"{choice.label} is a {choice.family} model; style mixing needs a StyleGAN-family model")
     seed_a, seed_b = check_seed(seed_a, "seed A"), check_seed(seed_b, "seed B")
@@ -101,36 +88,34 @@ def style_mix(
 
 
 def on_model_change(catalog: Catalog, model: str) -> tuple[Any, str, Any]:
-    choice: ModelChoice | None = next((c for c in catalog.for_task(NOISE_TASK) if c.key == model), None)
+    choice = catalog.find(model, TASK)
     if choice is None:
         return gr.update(visible=False), "", gr.update(visible=False)
-    return class_dropdown_update(choice), model_details(choice), gr.update(visible=choice.supports_style_mixing)
+    return class_picker_update(choice), model_details(choice), gr.update(visible=choice.supports_style_mixing)
 
 
 def build(catalog: Catalog) -> None:
-    default = catalog.default(NOISE_TASK, prefer=[PREFERRED_MODEL] + [
-        c.key for c in catalog.for_task(NOISE_TASK) if c.supports_style_mixing
+    default = catalog.default(TASK, prefer=[PREFERRED_MODEL] + [
+        c.key for c in catalog.for_task(TASK) if c.supports_style_mixing
     ])
-    choice = next((c for c in catalog.for_task(NOISE_TASK) if c.key == default), None)
+    choice = catalog.find(default, TASK)
     gr.Markdown(
         "Walk from the face of seed A to the face of seed B. *slerp* follows the Gaussian prior; the *w* space "
         "(StyleGAN models) usually gives the smoothest morph."
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            model = gr.Dropdown(catalog.dropdown(NOISE_TASK), value=default, label="Model")
-            details = gr.Markdown(model_details(choice) if choice else "", elem_classes=["model-details"])
+            model = gr.Dropdown(catalog.dropdown(TASK), value=default, label="Model")
+            details = details_box(choice)
             seed_a, dice_a = seed_row("Seed A", 1)
             seed_b, dice_b = seed_row("Seed B", 7)
-            frames = gr.Slider(2, MAX_FRAMES, value=16, step=1, label="Frames")
+            frames = gr.Slider(2, APP_MAX_FRAMES, value=16, step=1, label="Frames")
             with gr.Row():
                 method = gr.Radio(list(METHODS), value="slerp", label="Interpolation")
                 space = gr.Radio(list(SPACES), value="w" if choice and choice.supports_style_mixing else "z",
                                  label="Latent space")
             psi = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Truncation ψ")
-            names = list(choice.class_names) if choice else []
-            klass = gr.Dropdown(names, value=names[0] if names else None, label="Class", visible=bool(names),
-                                allow_custom_value=True)
+            klass = class_picker(choice)
             button = gr.Button("Interpolate", variant="primary", elem_id="interp-generate")
         with gr.Column(scale=2):
             with gr.Row():

@@ -8,7 +8,9 @@ from typing import Any, Optional
 
 import gradio as gr
 
-from ui.common import Catalog, ModelChoice, bind, user_error
+from ui.catalog import Catalog, ModelChoice
+from ui.checks import user_error
+from ui.widgets import bind
 from zoo import families
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---\s*\n.*?\n---\s*(\n|\Z)", re.DOTALL)
@@ -18,7 +20,6 @@ _EXTERNAL = ("http://", "https://", "mailto:", "#")
 
 #: Card images the tab shows as real image components (relative links cannot be served from markdown).
 SHOWN_IMAGES = {"samples/final_grid.png": "Final sample grid", "samples/progress.gif": "Training progress"}
-
 
 
 def card_markdown(readme: str) -> str:
@@ -84,9 +85,9 @@ def model_info(catalog: Catalog, model: str) -> tuple[str, Optional[str], Option
 
 def _listed(catalog: Catalog, model: Any) -> ModelChoice:
     """Any listed model, usable or not: the card is where an unusable model explains itself."""
-    for choice in catalog.choices:
-        if choice.key == model:
-            return choice
+    choice = catalog.find(model)
+    if choice is not None:
+        return choice
     if not catalog.choices:
         raise user_error("No models are available yet. Start the app with `--model org/name`.")
     raise user_error(f"Unknown model {model!r}; choose one of: {', '.join(c.key for c in catalog.choices)}")

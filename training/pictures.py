@@ -6,7 +6,6 @@ training progress; the GIF strings them together. Everything is written by the m
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -14,32 +13,23 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import PIL.Image
 import torch
-from diffusers.utils import export_to_gif, make_image_grid
+from diffusers.utils import export_to_gif
+
+from zoo.images import enlarge
+from zoo.images import image_grid as zoo_image_grid
+from zoo.sketch import tensor_to_pil
 
 GRID_PATTERN = re.compile(r"grid_step_(\d+)\.png$")
 #: Grids are upscaled (nearest) to at least this many pixels per image so 32 px samples are visible.
 MIN_CELL = 64
 
 
-def to_pil(images: torch.Tensor) -> list[PIL.Image.Image]:
-    """``[N, 3, H, W]`` in ``[-1, 1]`` -> RGB PIL images."""
-    array = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return [PIL.Image.fromarray(a.permute(1, 2, 0).numpy(), mode="RGB") for a in array]
-
-
 def image_grid(images: torch.Tensor, ncol: int) -> PIL.Image.Image:
-    """Tile images row by row (padding the last row with black) into one picture."""
-    pils = to_pil(images)
+    """``[N, 3, H, W]`` in ``[-1, 1]`` tiled row by row (empty cells black), cells enlarged to ``MIN_CELL``."""
+    pils = [enlarge(tensor_to_pil(image), MIN_CELL) for image in images]
     if not pils:
         raise ValueError("image_grid needs at least one image")
-    ncol = max(1, min(ncol, len(pils)))
-    nrow = math.ceil(len(pils) / ncol)
-    pils += [PIL.Image.new("RGB", pils[0].size)] * (nrow * ncol - len(pils))
-    side = pils[0].size[0]
-    resize = side * math.ceil(MIN_CELL / side) if side < MIN_CELL else None
-    if resize:
-        pils = [p.resize((resize, resize), PIL.Image.Resampling.NEAREST) for p in pils]
-    return make_image_grid(pils, rows=nrow, cols=ncol)
+    return zoo_image_grid(pils, cols=ncol, background="black")
 
 
 def save_grid(images: torch.Tensor, ncol: int, path: Path) -> Path:

@@ -10,6 +10,8 @@ from conftest_hub import write_fake_checkpoint
 from model_cards.render import render_model_card
 from training.config import ConfigError, build_config
 from zoo import families, registry
+from ui.catalog import build_catalog
+from ui.tabs.model_info import model_info
 from zoo.cli import main as cli_main
 
 TOY = families.FamilySpec(
@@ -64,6 +66,15 @@ def test_a_new_family_row_reaches_registry_cli_card_and_config(toy: Path, capsys
     assert card.data.pipeline_tag == families.UNCONDITIONAL and "toygan" in card.data.tags
     assert "ToyGAN" in card.text and TOY.description in card.text
     assert "python -m zoo sample --model org/toy-32" in card.text
+    card.save(toy / "README.md")
+
+    # The app's Models tab lists it with its card, family and the usage code of its task.
+    catalog = build_catalog()
+    assert "toy-32" in [key for _, key in catalog.dropdown()]
+    shown_card, _, _, facts, snippet = model_info(catalog, "toy-32")
+    assert TOY.description in shown_card
+    assert "**Family:** ToyGAN (`toygan`)" in facts and f"**Task:** {families.UNCONDITIONAL}" in facts
+    assert 'load_pipeline("toy-32")' in snippet
 
     # The trainer's config validation knows the new name from the table (its training adapter would be
     # the family's own file): an unknown family is refused listing it, the toy one gets past that check.

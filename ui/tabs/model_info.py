@@ -77,10 +77,15 @@ def model_info(catalog: Catalog, model: str) -> tuple[str, Optional[str], Option
         str(directory / name) if directory and (directory / name).is_file() else None for name in SHOWN_IMAGES
     )
     facts = [f"**Source:** {choice.source_text}", f"**Task:** {choice.task or 'unknown'}",
-             f"**Family:** {choice.family}", f"**Native resolution:** {choice.native_size}"]
+             f"**Family:** {_family_name(choice.family)}", f"**Native resolution:** {choice.native_size}"]
     if choice.num_classes:
         facts.append(f"**Classes:** {', '.join(choice.class_names)}")
     return card, grid, progress_gif, "  \n".join(facts), python_snippet(choice)
+
+
+def _family_name(family: str) -> str:
+    spec = families.FAMILIES.get(family)
+    return f"{spec.display_name} (`{family}`)" if spec else family
 
 
 def _listed(catalog: Catalog, model: Any) -> ModelChoice:

@@ -79,7 +79,7 @@ def reference(data_dir: Path, batch_size: int) -> tuple[Step, Callable[[], Gener
 
 
 def score(generate: Generate, real, samples: int) -> dict[str, float]:
-    from training.evaluation import fidelity_and_variety
+    from training.generator_metrics import fidelity_and_variety
     from training.metrics import compute_fid_kid
 
     with torch.no_grad():
@@ -153,7 +153,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     from training.config import load_config
     from training.data import load_data
-    from training.evaluation import real_feature_cache_path
+    from training.generator_metrics import real_feature_cache_path
     from training.metrics import RealFeatureCache
 
     bad = [kv for kv in args.set if "=" not in kv]

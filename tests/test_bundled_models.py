@@ -70,7 +70,7 @@ def real_train_features():
     """Inception features of the training split the bundled models were scored against."""
     from training.evaluate import _load_config
     from training.data import load_data
-    from training.evaluation import real_feature_cache_path
+    from training.generator_metrics import real_feature_cache_path
     from training.metrics import RealFeatureCache
 
     cfg = _load_config(_dir("faces-style-64"), {"data_dir": str(DATA), "cache_dir": str(ROOT / ".pytest-cache-data")})

@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 from training.config import build_config
 from training.data import load_data
 from training import scorecard
-from training.evaluation import fid_kid, paired
+from training.generator_metrics import fid_kid, paired
 from training.families import get_family
 from zoo.registry import load_pipeline
 

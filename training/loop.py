@@ -44,7 +44,7 @@ from training.checkpointing import (
 from training.config import TrainConfig, save_config
 from training.data import TrainData, data_resolution, describe, load_data
 from training.ema import check_same_structure, ema_decay_at, ema_update, refreshed_batchnorm
-from training.evaluation import fid_kid, paired
+from training.generator_metrics import fid_kid, paired
 from training.families import Family, StepContext, get_family
 from training.losses import lazy_r1_weight
 from training.outputs import (

@@ -27,7 +27,7 @@ from torch import nn
 from training import quality
 from training.data import TrainData, split_indices, uint8_to_float
 from training.families import Family
-from training.evaluation import fidelity_and_variety
+from training.generator_metrics import fidelity_and_variety
 from training.metrics import InceptionFeatures, RealFeatureCache, frechet_distance, generated_features, kid_of_features
 
 #: Seed of the person split into halves A and B (fixed, so every model meets the same halves).

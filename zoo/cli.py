@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from zoo.images import image_grid
+from zoo.limits import INTERPOLATION_METHODS, LATENT_SPACES, STYLE_RANGE_NAMES
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 ANIMATION_SUFFIXES = {".gif", ".mp4"}
@@ -166,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, "faces-style-64", "interpolation.gif")
     p.add_argument("--seed-b", type=int, default=1)
     p.add_argument("--frames", type=int, default=16)
-    p.add_argument("--method", choices=["lerp", "slerp"], default="slerp")
-    p.add_argument("--space", choices=["z", "w"], default="z")
+    p.add_argument("--method", choices=INTERPOLATION_METHODS, default="slerp")
+    p.add_argument("--space", choices=LATENT_SPACES, default="z")
     p.add_argument("--psi", type=float, default=1.0)
     p.add_argument("--fps", type=_fps, default=10, help="frames per second, 1..60")
     p.add_argument("--class-label", type=int, default=None)
@@ -176,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("style-mix", help="seed A with a layer range's styles from seed B (StyleGAN family)")
     common(p, "faces-style-64", "style_mix.png")
     p.add_argument("--seed-b", type=int, default=1)
-    p.add_argument("--range", choices=["coarse", "middle", "fine"], default="coarse")
+    p.add_argument("--range", choices=STYLE_RANGE_NAMES, default="coarse")
     p.add_argument("--psi", type=float, default=1.0)
     p.set_defaults(func=cmd_style_mix)
 

@@ -12,7 +12,7 @@ from typing import Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
-from zoo.limits import check_psi
+from zoo.limits import STYLE_RANGE_NAMES, check_psi
 
 #: Named style-mixing ranges as inclusive ``(min_px, max_px)`` bounds on the resolution a layer
 #: works at (``None`` = unbounded). They follow the StyleGAN paper: coarse layers set pose and face
@@ -22,6 +22,9 @@ STYLE_RANGES: Mapping[str, Tuple[int, Optional[int]]] = {
     "middle": (16, 32),
     "fine": (64, None),
 }
+
+if tuple(STYLE_RANGES) != STYLE_RANGE_NAMES:  # the names offered (zoo.limits) are the ranges defined here
+    raise ImportError(f"STYLE_RANGES {tuple(STYLE_RANGES)} disagree with zoo.limits.STYLE_RANGE_NAMES")
 
 Weight = Union[float, torch.Tensor]
 

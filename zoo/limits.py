@@ -22,6 +22,10 @@ MAX_FRAMES = 240
 APP_MAX_IMAGES = 16
 APP_MAX_TEXT_IMAGES = 8
 APP_MAX_FRAMES = 48
+#: The choices offered for latent walks and style mixing (zoo.latents implements them).
+INTERPOLATION_METHODS = ("slerp", "lerp")
+LATENT_SPACES = ("z", "w")
+STYLE_RANGE_NAMES = ("coarse", "middle", "fine")
 #: Uploads above this many pixels are refused before they are decoded (a 4096x4096 photo is plenty).
 MAX_PIXELS = 4096 * 4096
 

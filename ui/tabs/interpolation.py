@@ -11,15 +11,15 @@ from ui.checks import check_choice, check_int, check_psi, check_seed, class_labe
 from ui.outputs import OUTPUTS, shown
 from ui.spaces import GPU
 from ui.widgets import bind, class_picker, class_picker_update, details_box, model_details, random_seed, seed_row
-from zoo import families
+from zoo import families, limits
 from zoo.limits import APP_MAX_FRAMES
 from zoo.pipelines import GANInterpolationPipeline, GANStyleMixingPipeline, write_gif, write_mp4
 
 TASK = families.UNCONDITIONAL
 PREFERRED_MODEL = "faces-style-64"
-METHODS = ("slerp", "lerp")
-SPACES = ("z", "w")
-STYLE_RANGES = ("coarse", "middle", "fine")
+METHODS = limits.INTERPOLATION_METHODS
+SPACES = limits.LATENT_SPACES
+STYLE_RANGES = limits.STYLE_RANGE_NAMES
 GIF_FPS = 10
 
 

@@ -12,11 +12,9 @@ from diffusers.utils import export_to_gif, export_to_video
 
 from zoo.images import enlarge
 from zoo.latents import interpolation_weights, lerp, slerp
-from zoo.limits import MAX_FRAMES, check_int, check_psi
+from zoo.limits import INTERPOLATION_METHODS, LATENT_SPACES, MAX_FRAMES, check_int, check_psi
 from zoo.pipelines.base import ZooPipeline, check_output_type, draw_latents
 
-METHODS = ("lerp", "slerp")
-SPACES = ("z", "w")
 
 
 class GANInterpolationPipeline(ZooPipeline):
@@ -44,10 +42,10 @@ class GANInterpolationPipeline(ZooPipeline):
         check_output_type(output_type)
         psi = check_psi(truncation_psi)
         num_frames = check_int("num_frames", num_frames, 2, MAX_FRAMES)
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-        if space not in SPACES:
-            raise ValueError(f"space must be one of {SPACES}, got {space!r}")
+        if method not in INTERPOLATION_METHODS:
+            raise ValueError(f"method must be one of {INTERPOLATION_METHODS}, got {method!r}")
+        if space not in LATENT_SPACES:
+            raise ValueError(f"space must be one of {LATENT_SPACES}, got {space!r}")
         latent_dim = self.generator.config.latent_dim
         if latents is None:
             z_a = draw_latents(latent_dim, 1, seed=seed_a)

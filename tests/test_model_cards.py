@@ -42,14 +42,33 @@ def test_card_metadata_and_usage_per_family(tmp_path: Path, family: str) -> None
     assert card.data.pipeline_tag == pipeline_tag
     assert card.data.library_name == "diffusers"
     assert {"gan", family} <= set(card.data.tags)
-    assert card.data.datasets == ["tiny-faces"] and card.data.license == "cc-by-4.0"
-    assert card.data.model_name == "tiny-model"
+    assert card.data.datasets is None  # a local folder is not a Hub dataset id
+    assert card.data.license == "cc-by-4.0" and card.data.model_name == "tiny-model"
 
     snippet = re.search(r"```python\n(.*?)```", card.text, flags=re.DOTALL).group(1)
     compile(snippet, "snippet", "exec")  # the usage example is valid Python
     assert f"from zoo.pipelines import {pipeline_class}" in snippet
     assert f'{pipeline_class}.from_pretrained("{REPO}")' in snippet
     assert f"{command} --model {REPO}" in card.text and "--seed 0 --out out.png" in card.text
+
+
+def test_metadata_licence_ids_hub_datasets_and_splits(tmp_path: Path) -> None:
+    """Written licence names map to Hub ids, Hub data is cited by id, held-out scores say so."""
+    root = write_fake_checkpoint(tmp_path / "run", "pix2pix")
+    summary = json.loads((root / "training_summary.json").read_text())
+    summary["dataset"].update(license="CC BY 4.0", hub_id="someone/faces")
+    (root / "training_summary.json").write_text(json.dumps(summary))
+    metrics = json.loads((root / "metrics.json").read_text())
+    (root / "metrics.json").write_text(json.dumps({**metrics, "l1": 0.05, "ssim": 0.6, "paired_split": "heldout"}))
+    card = ModelCard.load(write_model_card(root, repo_id=REPO))
+    assert card.data.license == "cc-by-4.0" and card.data.datasets == ["someone/faces"]
+    splits = {r.metric_type: r.dataset_split for r in card.data.eval_results}
+    assert splits["l1"] == splits["ssim"] == "heldout" and splits["fid"] == metrics["real_split"]
+    assert {r.dataset_type for r in card.data.eval_results} == {"someone/faces"}
+    summary["dataset"]["license"] = "research only"
+    (root / "training_summary.json").write_text(json.dumps(summary))
+    data = render_model_card(root).data
+    assert (data.license, data.license_name) == ("other", "research-only")
 
 
 def test_numbers_come_from_the_checkpoint_files(tmp_path: Path) -> None:

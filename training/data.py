@@ -448,5 +448,6 @@ def describe(data: TrainData, cfg: TrainConfig) -> dict[str, Any]:
         "heldout_size": int(len(data.heldout_idx)),
         "license": cfg.dataset_license,
         "credit": cfg.dataset_credit,
+        "hub_id": cfg.dataset or None,  # a Hub dataset id when the data came from the Hub
     }
 

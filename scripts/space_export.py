@@ -25,8 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 from huggingface_hub import SpaceCard, SpaceCardData  # noqa: E402
 
-#: The files a pipeline reads; preloading only these keeps pickles and training state off the Space.
-PRELOAD_FILES = "model_index.json,*/config.json,*/*.safetensors"
+from zoo.hub import CARD_PATTERNS, WEIGHT_PATTERNS  # noqa: E402
+
+#: The files the app reads (to load a model, and to show its card): the same lists zoo.hub downloads,
+#: so pickles and training state stay off the Space.
+PRELOAD_FILES = ",".join(WEIGHT_PATTERNS + CARD_PATTERNS)
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 #: Build and cache files that never go to a Space (Gradio writes .pyi stubs next to component modules).
 NOT_SHIPPED = ("__pycache__", "*.pyc", "*.pyi", ".pytest_cache")
@@ -43,9 +46,10 @@ app's **Models** tab.
 
 
 def parse_model(spec: str) -> str:
-    """A Hub model repo id (the app loads its main branch)."""
-    if not REPO_ID.match(spec):
-        raise SystemExit(f"error: --model wants a Hub repo id like org/name, got {spec!r}")
+    """A Hub model repo id, optionally pinned: ``org/name@revision`` (else the app loads its main branch)."""
+    repo_id, _, revision = spec.partition("@")
+    if not REPO_ID.match(repo_id) or ("@" in spec and not revision):
+        raise SystemExit(f"error: --model wants a Hub repo id like org/name or org/name@revision, got {spec!r}")
     return spec
 
 
@@ -63,8 +67,11 @@ def space_card(models: list[str]) -> SpaceCard:
     """The project README's Spaces header plus the extra models, over a short body."""
     header = SpaceCard.load(ROOT / "README.md").data.to_dict()
     if models:
-        header["models"] = list(models)
-        header["preload_from_hub"] = [f"{repo_id} {PRELOAD_FILES}" for repo_id in models]  # "repo [files]"
+        pinned = [spec.partition("@") for spec in models]
+        header["models"] = list(dict.fromkeys(repo_id for repo_id, _, _ in pinned))
+        # "repo files [commit]": a pinned model is preloaded at its revision, as the app will load it.
+        header["preload_from_hub"] = [" ".join(filter(None, (repo_id, PRELOAD_FILES, revision)))
+                                      for repo_id, _, revision in pinned]
     body = BODY.format(title=header.get("title", "GAN Zoo"), description=header.get("short_description", ""))
     return SpaceCard(f"---\n{SpaceCardData(**header).to_yaml()}\n---\n\n{body}")
 

@@ -12,6 +12,7 @@ from huggingface_hub import HfApi, ModelCard
 from conftest_hub import HubHandle, loopback_hub, write_fake_checkpoint  # noqa: F401 (fixture)
 from training.publish import main as publish_main
 from training.publish import publish_checkpoint
+from zoo import registry
 from zoo.hub import download_pipeline_dir, publish_folder, resolve_model_dir
 
 REPO = "gan-zoo-test/faces-dcgan-32"
@@ -50,7 +51,13 @@ def test_publish_then_download_is_byte_identical(loopback_hub: HubHandle, checkp
     folder = download_pipeline_dir(REPO)
     assert folder.is_relative_to(home)
     downloaded = tree_digest(folder)
-    assert set(downloaded) == PUBLISHED | {"README.md"}
+    # Loading takes only what loading needs: no card, no pictures, no metrics.
+    assert set(downloaded) == {"model_index.json", "generator/config.json", "training_summary.json",
+                               "generator/diffusion_pytorch_model.safetensors"}
+    assert not any("README" in path or "samples/" in path for _, path, _ in loopback_hub.requests if "/resolve/" in path)
+    # The app's Models tab asks for the card and the pictures it shows as well.
+    downloaded = tree_digest(download_pipeline_dir(REPO, with_card=True))
+    assert set(downloaded) == PUBLISHED - {"samples/loss_curves.png"} | {"README.md"}
     assert downloaded == {path: before[path] for path in downloaded}
     assert resolve_model_dir(REPO) == folder
     assert resolve_model_dir(str(checkpoint)) == checkpoint  # a local dir is used as is, no network
@@ -76,6 +83,12 @@ def test_revisions_and_branches(loopback_hub: HubHandle, checkpoint: Path) -> No
     assert (download_pipeline_dir(REPO, revision=dev) / rel).read_bytes() == old + b" "
     with pytest.raises(FileNotFoundError, match="no-such-branch"):
         download_pipeline_dir(REPO, revision="no-such-branch")
+    # org/name@revision pins the revision wherever a model id is accepted.
+    assert (resolve_model_dir(f"{REPO}@dev") / rel).read_bytes() == old + b"  "
+    assert (resolve_model_dir(f"{REPO}@{dev}") / rel).read_bytes() == old + b" "
+    assert registry.resolve(f"{REPO}@dev") == (REPO, "dev")
+    with pytest.raises(ValueError, match="pins revision 'dev'"):
+        resolve_model_dir(f"{REPO}@dev", revision="main")
 
 
 def test_pickle_weights_are_refused_and_never_downloaded(loopback_hub: HubHandle, tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from huggingface_hub import SpaceCard
 
+from zoo.hub import CARD_PATTERNS, PICKLE_PATTERNS, WEIGHT_PATTERNS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,7 +29,7 @@ space_export = load_module(ROOT / "scripts" / "space_export.py", "space_export")
 @pytest.fixture(scope="module")
 def space(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("space") / "gan-zoo"
-    assert space_export.main([str(out), "--model", "someone/faces-dcgan-128", "--model", "org/sketch.v2"]) == 0
+    assert space_export.main([str(out), "--model", "someone/faces-dcgan-128", "--model", "org/sketch.v2@v1.0"]) == 0
     return out
 
 
@@ -37,9 +39,11 @@ def test_header_lists_and_preloads_the_models(space):
     assert (data["sdk"], data["app_file"]) == ("gradio", "app.py")
     assert data["sdk_version"] == SpaceCard.load(ROOT / "README.md").data.sdk_version
     assert data["models"] == ["someone/faces-dcgan-128", "org/sketch.v2"]
+    files = ",".join(WEIGHT_PATTERNS + CARD_PATTERNS)
+    assert "*.safetensors" in files and "README.md" in files and not any(p in files for p in PICKLE_PATTERNS)
     assert data["preload_from_hub"] == [
-        "someone/faces-dcgan-128 model_index.json,*/config.json,*/*.safetensors",
-        "org/sketch.v2 model_index.json,*/config.json,*/*.safetensors",
+        f"someone/faces-dcgan-128 {files}",
+        f"org/sketch.v2 {files} v1.0",  # pinned: preloaded at the revision the app will load
     ]
     assert "CC BY 4.0" in card.text and "London faces" in card.text
 
@@ -62,7 +66,7 @@ def test_exported_app_imports_on_its_own_and_reads_models_txt(space):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     listed, zoo_file = proc.stdout.strip().splitlines()[-2:]
-    assert listed == "['someone/faces-dcgan-128', 'org/sketch.v2']"
+    assert listed == "['someone/faces-dcgan-128', 'org/sketch.v2@v1.0']"
     assert Path(zoo_file).resolve().is_relative_to(space.resolve())  # the copy, not the repo
 
 
@@ -88,6 +92,7 @@ def test_no_bundled_leaves_the_weights_out(tmp_path):
 @pytest.mark.parametrize("argv,message", [
     (["--model", "not a repo"], "org/name"),
     (["--model", "https://huggingface.co/org/name"], "org/name"),
+    (["--model", "org/name@"], "org/name@revision"),
 ])
 def test_bad_model_ids_are_refused(tmp_path, argv, message):
     with pytest.raises(SystemExit, match=message):

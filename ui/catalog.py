@@ -145,7 +145,7 @@ def inspect_model(key: str, label: Optional[str] = None, description: str = "") 
         kind = "bundled" if is_dir and Path(location).resolve().parent == registry.PRETRAINED_DIR else (
             "local" if is_dir else "hub"
         )
-        path = resolve_model_dir(location, revision=revision)
+        path = resolve_model_dir(location, revision=revision, with_card=True)  # the Models tab shows the card
         directory = str(path)
         info = describe_directory(path)
     except Exception as err:  # noqa: BLE001 - any failure is shown in the UI instead of stopping the app

@@ -29,10 +29,11 @@ from huggingface_hub.errors import (
 
 logger = logging.getLogger(__name__)
 
-#: What a pipeline directory needs: configs, safetensors weights, the card and its images.
-ALLOW_PATTERNS = [
-    "model_index.json", "*.json", "*.safetensors", "README.md", "*.yaml", "samples/*.png", "samples/*.gif",
-]
+#: What loading a model needs: the pipeline index, component configs, safetensors weights, and the
+#: small summary that names its classes. Nothing else is downloaded to load a model.
+WEIGHT_PATTERNS = ["model_index.json", "*/config.json", "*.safetensors", "training_summary.json"]
+#: What showing a model's card needs besides (asked for by the app's Models tab, not by loading).
+CARD_PATTERNS = ["README.md", "metrics.json", "training_config.yaml", "samples/final_grid.png", "samples/progress.gif"]
 #: Pickle-based weight formats: unpickling runs arbitrary code, so they are never downloaded or published.
 PICKLE_PATTERNS = ["*.bin", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt"]
 #: Training state that stays on the training machine.
@@ -54,24 +55,44 @@ def is_offline() -> bool:
     return constants.HF_HUB_OFFLINE or env.upper() in constants.ENV_VARS_TRUE_VALUES
 
 
-def resolve_model_dir(name_or_path: Union[str, os.PathLike], revision: Optional[str] = None) -> Path:
-    """An existing local directory as is, or a Hub repo id (``org/name``) downloaded to the cache."""
+def split_revision(model_id: str) -> tuple[str, Optional[str]]:
+    """``org/name@revision`` -> ``("org/name", "revision")``; anything else -> ``(model_id, None)``.
+
+    The revision (branch, tag or commit) pins what is loaded, so the card shown and the weights used
+    come from the same commit.
+    """
+    name, sep, revision = str(model_id).rpartition("@")
+    if sep and revision and is_repo_id(name):
+        return name, revision
+    return str(model_id), None
+
+
+def resolve_model_dir(
+    name_or_path: Union[str, os.PathLike], revision: Optional[str] = None, with_card: bool = False
+) -> Path:
+    """An existing local directory as is, or a Hub repo id (``org/name[@revision]``) downloaded to the cache."""
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return path
-    name = str(name_or_path)
+    name, pinned = split_revision(str(name_or_path))
+    if pinned and revision and pinned != revision:
+        raise ValueError(f"{name_or_path!r} pins revision {pinned!r} but revision {revision!r} was also asked for")
+    revision = revision or pinned
     if is_repo_id(name):
         try:
-            return download_pipeline_dir(name, revision=revision)
+            return download_pipeline_dir(name, revision=revision, with_card=with_card)
         except FileNotFoundError as err:
             raise FileNotFoundError(f"{err} (and there is no local directory {name!r})") from err
     raise ValueError(f"{name!r} is neither an existing directory nor a Hub repo id of the form 'org/name'")
 
 
 def download_pipeline_dir(
-    repo_id: str, revision: Optional[str] = None, cache_dir: Optional[Union[str, os.PathLike]] = None
+    repo_id: str,
+    revision: Optional[str] = None,
+    cache_dir: Optional[Union[str, os.PathLike]] = None,
+    with_card: bool = False,
 ) -> Path:
-    """Download (or find in the cache, when offline) the safetensors pipeline files of a Hub repo."""
+    """Download (or find in the cache, when offline) the files that load a Hub model, plus its card on request."""
     if not is_repo_id(repo_id):
         raise ValueError(f"repo_id must look like 'org/name', got {repo_id!r}")
     offline = is_offline()
@@ -81,7 +102,7 @@ def download_pipeline_dir(
             repo_id,
             revision=revision,
             cache_dir=cache_dir,
-            allow_patterns=ALLOW_PATTERNS,
+            allow_patterns=WEIGHT_PATTERNS + (CARD_PATTERNS if with_card else []),
             ignore_patterns=PICKLE_PATTERNS + PRIVATE_PATTERNS,
             local_files_only=offline,
         )

@@ -117,7 +117,7 @@ def default_model(task: str) -> Optional[ModelEntry]:
 
 
 def resolve(name_or_path: str) -> tuple[str, Optional[str]]:
-    """A registry name, a local checkpoint directory, or a Hub repo id -> (location, revision)."""
+    """A registry name, a local checkpoint directory, or a Hub repo id (``org/name[@revision]``) -> (location, revision)."""
     if name_or_path in _REGISTRY:
         entry = _REGISTRY[name_or_path]
         if not entry.available:
@@ -127,11 +127,15 @@ def resolve(name_or_path: str) -> tuple[str, Optional[str]]:
         return entry.location, entry.revision
     if Path(name_or_path).is_dir():
         return name_or_path, None
-    parts = name_or_path.split("/")
-    if len(parts) == 2 and all(parts) and not name_or_path.startswith((".", "/")):
-        return name_or_path, None
+    from zoo.hub import split_revision
+
+    repo_id, revision = split_revision(name_or_path)
+    parts = repo_id.split("/")
+    if len(parts) == 2 and all(parts) and not repo_id.startswith((".", "/")) and "@" not in repo_id:
+        return repo_id, revision
     raise KeyError(
-        f"unknown model {name_or_path!r}: not a registered name, a local directory or a Hub repo id (org/name); "
+        f"unknown model {name_or_path!r}: not a registered name, a local directory or a Hub repo id "
+        "(org/name, or org/name@revision); "
         f"known models: {', '.join(sorted(_REGISTRY))}"
     )
 

@@ -121,3 +121,42 @@ def test_london_faces_sketch2face_config_end_to_end(tmp_path):
     assert "--data_dir data/london_faces" in summary["command"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["l1"] is not None and metrics["baseline_l1"] is not None
+
+
+def _plain_folder(root: Path, n: int = 10) -> Path:
+    """Images and nothing else: no metadata.csv, so no face_id/expression/caption columns."""
+    from PIL import Image
+
+    root.mkdir(parents=True)
+    for i in range(n):
+        Image.new("RGB", (40, 40), (20 * i, 100, 255 - 20 * i)).save(root / f"img_{i:02d}.png")
+    return root
+
+
+def test_a_plain_folder_of_images_trains_with_the_shipped_config(tmp_path):
+    """README's command on a folder without metadata: held out by file, with a one-line notice."""
+    data, out = _plain_folder(tmp_path / "photos"), tmp_path / "out"
+    proc = subprocess.run(
+        [str(BIN / "accelerate"), "launch", "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no",
+         "--dynamo_backend", "no", "training/train.py", "--config", "training/configs/faces-projected-64.yaml",
+         "--data_dir", str(data), "--tiny", "true", "--max_steps", "2", "--batch_size", "4",
+         "--compute_metrics", "false", "--output_dir", str(out), "--cache_dir", str(tmp_path / "cache")],
+        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "split_key 'face_id' is not a column of 'photos'" in proc.stdout and "holding out images by file" in proc.stdout
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["dataset"]["num_images"] == 10 and summary["dataset"]["heldout_size"] >= 1
+
+
+def test_data_that_does_not_fit_the_config_is_one_line_and_exit_2(tmp_path):
+    data = _plain_folder(tmp_path / "photos")
+    proc = subprocess.run(
+        [sys.executable, "training/train.py", "--config", "training/configs/faces-expression-64.yaml",
+         "--data_dir", str(data), "--tiny", "true", "--output_dir", str(tmp_path / "out"),
+         "--cache_dir", str(tmp_path / "cache")],
+        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: label_column 'expression' not found")
+    assert "or null for an unconditional model" in proc.stderr

@@ -75,7 +75,9 @@ def build_caption(template: str, row: dict[str, Any]) -> str:
     fields = caption_fields(row)
     unknown = template_fields(template) - set(fields)
     if unknown:
-        raise ValueError(f"caption_template uses {sorted(unknown)}, which are not metadata columns or derived fields")
+        from training.data import DataError  # here: data imports this module
+
+        raise DataError(f"caption_template uses {sorted(unknown)}, which are not metadata columns or derived fields")
 
     def fill(part: str) -> Optional[str]:
         names = template_fields(part)

@@ -43,6 +43,11 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".
 # ------------------------------------------------------------------------------------------------
 
 
+class DataError(ValueError):
+    """The data does not fit the config (a missing column, no images...): the trainer prints the
+    message as one line and exits 2, like a config error, instead of a traceback."""
+
+
 @dataclass
 class Source:
     """Rows of a dataset plus how to turn an image cell into a PIL image."""
@@ -64,7 +69,7 @@ def _hash_file(path: Path) -> str:
 
 def _local_source(data_dir: Path) -> Source:
     if not data_dir.is_dir():
-        raise ValueError(f"data_dir {data_dir} does not exist or is not a directory")
+        raise DataError(f"data_dir {data_dir} does not exist or is not a directory")
     metadata = data_dir / "metadata.csv"
     # Content, not location: a copied or moved folder (with its mtimes) keeps its cache.
     digest = hashlib.sha256(b"imagefolder")
@@ -72,10 +77,10 @@ def _local_source(data_dir: Path) -> Source:
         with metadata.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         if not rows:
-            raise ValueError(f"{metadata} has no rows")
+            raise DataError(f"{metadata} has no rows")
         columns = list(rows[0])
         if "file_name" not in columns:
-            raise ValueError(f"{metadata} needs a file_name column (imagefolder convention); it has {columns}")
+            raise DataError(f"{metadata} needs a file_name column (imagefolder convention); it has {columns}")
         digest.update(_hash_file(metadata).encode())
         column_map = {"image": "file_name"}
         for col in columns:
@@ -84,7 +89,7 @@ def _local_source(data_dir: Path) -> Source:
     else:
         files = sorted(p for p in data_dir.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
         if not files:
-            raise ValueError(f"{data_dir} has neither a metadata.csv nor any images ({sorted(IMAGE_EXTENSIONS)})")
+            raise DataError(f"{data_dir} has neither a metadata.csv nor any images ({sorted(IMAGE_EXTENSIONS)})")
         rows = []
         for p in files:
             rel = p.relative_to(data_dir)
@@ -101,7 +106,7 @@ def _local_source(data_dir: Path) -> Source:
     def open_image(value: Any) -> PIL.Image.Image:
         path = data_dir / str(value)
         if not path.is_file():
-            raise ValueError(f"image {path} listed in {data_dir} does not exist")
+            raise DataError(f"image {path} listed in {data_dir} does not exist")
         return PIL.Image.open(path)
 
     return Source(data_dir.name, digest.hexdigest(), rows, open_image, column_map)
@@ -129,7 +134,7 @@ def _hub_source(cfg: TrainConfig) -> Source:
             return PIL.Image.open(io.BytesIO(value["bytes"]))
         if isinstance(value, dict) and value.get("path"):
             return PIL.Image.open(value["path"])
-        raise ValueError(f"cannot read an image from a {type(value).__name__} cell")
+        raise DataError(f"cannot read an image from a {type(value).__name__} cell")
 
     return Source(cfg.dataset, hashlib.sha256(fingerprint.encode()).hexdigest(), ds, open_image, {}, label_names)
 
@@ -305,7 +310,7 @@ def sketch_style_tensors(cfg: TrainConfig, images: torch.Tensor, file_names: lis
             drawing = line_drawings.render(line_drawings.read_template(path), resolution, stroke)
             out[i, s] = torch.from_numpy(np.array(drawing)).permute(2, 0, 1)
     if not ok.any(dim=1).all():
-        raise ValueError(f"some images have none of the sketch styles {styles}; add 'xdog' to sketch_styles")
+        raise DataError(f"some images have none of the sketch styles {styles}; add 'xdog' to sketch_styles")
     return out, ok
 
 
@@ -315,37 +320,47 @@ def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], 
     rows = source.rows
     limit = len(rows) if cfg.max_images is None else min(cfg.max_images, len(rows))
     images, sketches, raw_labels, captions, groups = [], [], [], [], []
+    split_by_file = False
     image_key = source.image_key(cfg.image_column)
     sketch_key = source.image_key(cfg.sketch_column) if cfg.sketch_column else None
     for i in range(limit):
         row = rows[i]
         if image_key not in row:
-            raise ValueError(f"image_column {cfg.image_column!r} not found; columns are {sorted(row)}")
+            raise DataError(f"image_column {cfg.image_column!r} not found; columns are {sorted(row)}")
         photo = source.open_image(row[image_key])
         if cfg.sketch_source == "side_by_side":
             sketch_img, photo = split_side_by_side(photo, cfg.side_by_side_input)
             sketches.append(to_uint8(sketch_img, resolution))
         elif cfg.sketch_source == "column":
             if sketch_key not in row:
-                raise ValueError(f"sketch_column {cfg.sketch_column!r} not found; columns are {sorted(row)}")
+                raise DataError(f"sketch_column {cfg.sketch_column!r} not found; columns are {sorted(row)}")
             sketches.append(to_uint8(source.open_image(row[sketch_key]), resolution))
         images.append(to_uint8(photo, resolution))
         if cfg.label_column:
             if cfg.label_column not in row:
-                raise ValueError(f"label_column {cfg.label_column!r} not found; columns are {sorted(row)}")
+                raise DataError(f"label_column {cfg.label_column!r} not found; columns are {sorted(row)} "
+                                "(set label_column to one of them, or null for an unconditional model)")
             raw_labels.append(row[cfg.label_column])
         if cfg.caption_column:
             if cfg.caption_column not in row:
-                raise ValueError(f"caption_column {cfg.caption_column!r} not found; columns are {sorted(row)}")
+                raise DataError(f"caption_column {cfg.caption_column!r} not found; columns are {sorted(row)}")
             captions.append(str(row[cfg.caption_column]))
         elif cfg.caption_template:
             captions.append(build_caption(cfg.caption_template, {k: v for k, v in row.items() if not isinstance(v, PIL.Image.Image)}))
         if cfg.split_key:
-            if cfg.split_key not in row:
-                raise ValueError(f"split_key {cfg.split_key!r} not found; columns are {sorted(row)}")
-            groups.append(str(row[cfg.split_key]))
+            if cfg.split_key in row:
+                groups.append(str(row[cfg.split_key]))
+            elif not groups:  # a plain folder of images: hold out by file instead of by person
+                print(f"[train] notice: split_key {cfg.split_key!r} is not a column of {source.name!r} "
+                      f"(columns: {', '.join(sorted(map(str, row)))}); holding out images by file instead")
+                split_by_file = True
+            if split_by_file:
+                groups.append(f"file-{i}")
+            elif cfg.split_key not in row:
+                raise DataError(f"split_key {cfg.split_key!r} is missing from row {i} of {source.name!r}; "
+                                "give every row a value or set split_key: null")
     if not images:
-        raise ValueError(f"the data source {source.name!r} has no images")
+        raise DataError(f"the data source {source.name!r} has no images")
 
     tensors = {"images": torch.stack(images).contiguous()}
     meta: dict[str, str] = {"version": CACHE_VERSION, "name": source.name}
@@ -365,7 +380,7 @@ def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], 
             class_names = sorted({str(v) for v in raw_labels})
             ids = [class_names.index(str(v)) for v in raw_labels]
         if len(class_names) < 2:
-            raise ValueError(f"label_column {cfg.label_column!r} has {len(class_names)} distinct value(s); need >= 2 classes")
+            raise DataError(f"label_column {cfg.label_column!r} has {len(class_names)} distinct value(s); need >= 2 classes")
         tensors["labels"] = torch.tensor(ids, dtype=torch.long)
         meta["class_names"] = json.dumps(class_names)
     if captions:
@@ -411,7 +426,7 @@ def load_data(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainData
     groups = json.loads(meta["groups"]) if "groups" in meta else []
     train_idx, heldout_idx = split_indices(len(tensors["images"]), groups, cfg.heldout_fraction, cfg.seed)
     if len(train_idx) == 0:
-        raise ValueError("no training images left after the held-out split; lower heldout_fraction")
+        raise DataError("no training images left after the held-out split; lower heldout_fraction")
     return TrainData(
         images=tensors["images"],
         sketches=tensors.get("sketches"),
@@ -435,7 +450,7 @@ def read_cache(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
         if meta.get("version") != CACHE_VERSION:
-            raise ValueError(f"{path} is a data cache of another version ({meta.get('version')!r}); delete it")
+            raise DataError(f"{path} is a data cache of another version ({meta.get('version')!r}); delete it")
         return {k: f.get_tensor(k) for k in f.keys()}, meta
 
 

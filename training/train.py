@@ -42,10 +42,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     path, overrides = split_config_arg(argv)
     try:
         cfg = load_config(path, overrides)
+        from training.data import DataError
         from training.loop import train  # heavy imports only after the config is known to be good
-
-        return train(cfg)
     except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        return train(cfg)
+    except (ConfigError, DataError) as err:  # the data does not fit the config: one line, not a traceback
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+from pathlib import Path
 
 import numpy as np
 from huggingface_hub import ModelCard
@@ -24,12 +26,21 @@ def test_trained_model_published_and_loaded_back_reproduces_outputs(tmp_path, lo
         {"family": "dcgan", "batch_size": 4, "max_steps": 3, "compute_metrics": True, "num_fid_samples": 8,
          "model_card": True, "push_to_hub": True, "hub_model_id": REPO},
     )
-    assert Trainer(cfg, command="pytest").run() == 0
+    command = f"python training/train.py --data_dir {data} --cache_dir {tmp_path / 'cache'} --output_dir={out}"
+    assert Trainer(cfg, command=command).run() == 0
     local_metrics = json.loads((out / "metrics.json").read_text())
     assert local_metrics["fid"] is not None
 
     published = loopback_hub.repos[REPO].head()
     assert {"samples/final_grid.png", "samples/progress.gif", "samples/loss_curves.png"} <= set(published)
+    # No uploaded file carries the trainer's local paths or user name.
+    local = [str(tmp_path), str(tmp_path.resolve()), str(Path.home()), f"/{getpass.getuser()}/"]
+    for name, content in published.items():
+        if name.endswith((".json", ".yaml", ".md", ".txt")):
+            text = content.decode()
+            assert not [p for p in local if p in text], f"{name} names a local path"
+    summary = json.loads(published["training_summary.json"])
+    assert "--data_dir .../data" in summary["command"] and summary["config"]["data_dir"] == ".../data"
 
     loopback_hub.use_fresh_cache()
     card = ModelCard(published["README.md"].decode())

@@ -14,7 +14,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from conftest_hub import HubHandle, loopback_hub  # noqa: F401 (fixture)
-from training.config import build_config
+from training.config import PATH_FIELDS, build_config, portable_path
 from training.loop import Trainer
 from training.synthetic import make_imagefolder
 from zoo.pipelines import GANSamplingPipeline, Sketch2PhotoPipeline, Text2ImagePipeline
@@ -93,7 +93,10 @@ def test_each_family_trains_and_writes_the_checkpoint_directory(family, folder, 
     assert family != "dcgan" or len(summary["class_names"]) >= 2
     assert summary["dataset"]["train_size"] + summary["dataset"]["heldout_size"] == 12
     resolved = yaml.safe_load((out / "training_config.yaml").read_text())
-    assert build_config(resolved) == dataclasses.replace(trainer.cfg, tiny=False)  # the preset is baked in
+    # The preset is baked in; local paths are recorded in portable form (no absolute path is published).
+    portable = {name: portable_path(getattr(trainer.cfg, name)) for name in PATH_FIELDS
+                if isinstance(getattr(trainer.cfg, name), str)}
+    assert build_config(resolved) == dataclasses.replace(trainer.cfg, tiny=False, **portable)
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["step"] == 4 and metrics["fid"] is None and metrics["history"] == []  # not computed -> null

@@ -393,11 +393,35 @@ def load_config(path: Optional[Union[str, Path]] = None, args: Optional[list[str
     return build_config(values, parse_overrides(list(args or [])), where=str(path or "config"))
 
 
+#: Config fields that hold local paths (recorded in uploaded files only in portable form).
+PATH_FIELDS = ("output_dir", "data_dir", "landmarks_dir", "cache_dir", "resume_from_checkpoint")
+
+
+def portable_path(value: str) -> str:
+    """A local path as it may appear in a published file: relative to the working directory when it is
+    inside it, ``~/...`` inside the home folder, else ``.../<last part>``. Why: a model repo must not
+    carry the trainer's directory layout or user name, and a relative path is what a reader can retype."""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        return value
+    for base, shown in ((Path.cwd(), None), (Path.home(), "~")):
+        try:
+            rel = path.resolve().relative_to(base.resolve())
+        except ValueError:
+            continue
+        return str(rel) if shown is None else f"{shown}/{rel}"
+    return f".../{path.name}"
+
+
 def resolved_dict(cfg: TrainConfig) -> dict[str, Any]:
     """The config as a self-contained mapping: the tiny preset's effects are already in the values,
-    so ``tiny`` is recorded as false (re-applying the preset would undo command-line overrides)."""
+    so ``tiny`` is recorded as false (re-applying the preset would undo command-line overrides).
+    Local paths are recorded in portable form (see :func:`portable_path`)."""
     values = cfg.to_dict()
     values["tiny"] = False
+    for name in PATH_FIELDS:
+        if isinstance(values.get(name), str) and values[name] != "latest":
+            values[name] = portable_path(values[name])
     return values
 
 

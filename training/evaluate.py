@@ -32,8 +32,11 @@ def _load_config(checkpoint_dir: Path, overrides: dict[str, Any]):
     import yaml
 
     values = yaml.safe_load((checkpoint_dir / "training_config.yaml").read_text())
-    # Evaluation never resumes training; a run finished from a checkpoint records a local path here.
+    # Evaluation never resumes training, and the recorded local paths are the trainer's (in portable
+    # form, see training.config.portable_path): the data and cache come from this machine instead.
     values["resume_from_checkpoint"] = None
+    for name in ("cache_dir", "landmarks_dir"):
+        values.pop(name, None)
     return build_config(values, overrides, where=str(checkpoint_dir / "training_config.yaml"))
 
 

@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 
 import torch
 
-from training.config import ConfigError, TrainConfig, resolved_dict
+from training.config import ConfigError, TrainConfig, portable_path, resolved_dict
 
 METRIC_KEYS = ("fid", "kid_mean", "kid_std", "num_generated", "num_real", "precision", "recall", "pr_k", "pr_num_fake", "diversity")
 
@@ -65,6 +65,22 @@ def command_line(argv: Optional[Sequence[str]] = None) -> str:
     return shlex.join(prefix + argv)
 
 
+def portable_command(command: str) -> str:
+    """``command`` with every absolute path in portable form (see :func:`training.config.portable_path`)."""
+    try:
+        return shlex.join(_portable_arg(arg) for arg in shlex.split(command))
+    except ValueError:  # unbalanced quotes: not a command line we can take apart
+        return command
+
+
+def _portable_arg(arg: str) -> str:
+    """Absolute paths in the command (``/abs/path`` or ``--flag=/abs/path``) in their portable form."""
+    flag, sep, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+    if value.startswith(("/", "~")):
+        return f"{flag}{sep}{portable_path(value)}"
+    return arg
+
+
 def write_json(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
@@ -112,7 +128,7 @@ def write_summary(
             "hardware": hardware,
             "num_processes": num_processes,
             "mixed_precision": cfg.mixed_precision,
-            "command": command,
+            "command": portable_command(command),
             "dataset": dataset,
             "config": resolved_dict(cfg),
         },

@@ -320,7 +320,7 @@ def test_model_dependent_controls(models: dict[str, str]) -> None:
 
     catalog = build_catalog(list(models.values()), include_bundled=False)
     klass, details = noise.on_model_change(catalog, models["conditional"])
-    assert klass["visible"] and klass["choices"] == ["class 0", "class 1", "class 2"] and "3 classes" in details
+    assert klass["visible"] and klass["choices"][:3] == ["class 0", "class 1", "class 2"] and "3 classes" in details
     klass, details = noise.on_model_change(catalog, models["dcgan"])
     assert not klass["visible"] and "32x32" in details
     assert interpolation.on_model_change(catalog, models["stylegan"])[2]["visible"]
@@ -336,12 +336,12 @@ def test_class_pickers_show_the_class_names_of_the_training_summary(client: Clie
     catalog = build_catalog([models["named"]], include_bundled=False)
     for tab in (noise, interpolation):
         klass = tab.on_model_change(catalog, models["named"])[0]
-        assert klass["visible"] and klass["choices"] == CLASS_NAMES and klass["value"] == "neutral"
+        assert klass["visible"] and klass["choices"][:3] == CLASS_NAMES and klass["value"] == "neutral"
     # The pickers built at start-up, when the model is the tabs' default, offer the same names.
     config = build_demo(models=[models["named"]], include_bundled=False).config
     pickers = [c["props"] for c in config["components"] if c["props"].get("label") == "Class"]
     assert len(pickers) == 2
-    assert all(p["visible"] and [name for name, _ in p["choices"]] == CLASS_NAMES for p in pickers)
+    assert all(p["visible"] and [name for name, _ in p["choices"]][:3] == CLASS_NAMES for p in pickers)
 
     def face(klass: str) -> np.ndarray:
         return _gallery(_faces(client, models["named"], seed=1, count=1, klass=klass)[0])[0]
@@ -351,6 +351,16 @@ def test_class_pickers_show_the_class_names_of_the_training_summary(client: Clie
     assert np.array_equal(smiling, face("1")) and not np.array_equal(smiling, face("neutral"))
     with pytest.raises(AppError, match="neutral, smiling, surprised"):
         _faces(client, models["named"], seed=1, count=1, klass="class 0")
+
+    # "All classes": the same seeds once per class, one grid row each, captions naming the class.
+    from ui.widgets import ALL_CLASSES
+
+    assert noise.on_model_change(catalog, models["named"])[0]["choices"] == CLASS_NAMES + [ALL_CLASSES]
+    gallery, grid = _faces(client, models["named"], seed=1, count=2, klass=ALL_CLASSES)
+    assert [item["caption"] for item in gallery] == [f"{name} · seed {s}" for name in CLASS_NAMES for s in (1, 2)]
+    assert _close(_gallery(gallery)[2], smiling)  # row 2, seed 1 = the "smiling" face of seed 1
+    width, height = Image.open(grid).size
+    assert height > width  # 3 rows of 2
 
 
 def test_spaces_gpu_shim_is_transparent_bare_and_with_arguments() -> None:

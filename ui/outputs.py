@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import PIL.Image
 
@@ -67,6 +67,6 @@ def shown(image: PIL.Image.Image, stem: str = "image") -> str:
     return OUTPUTS.save_png(enlarge(image, DISPLAY_SIZE), stem)
 
 
-def grid_png(images: Sequence[PIL.Image.Image], stem: str) -> str:
-    """A batch as one near-square PNG at native resolution, with white gutters, for downloading."""
-    return OUTPUTS.save_png(image_grid(images, pad=GRID_PAD), stem)
+def grid_png(images: Sequence[PIL.Image.Image], stem: str, cols: Optional[int] = None) -> str:
+    """A batch as one PNG at native resolution (near-square unless ``cols`` is given), white gutters."""
+    return OUTPUTS.save_png(image_grid(images, cols, pad=GRID_PAD), stem)

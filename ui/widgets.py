@@ -60,14 +60,23 @@ def details_box(choice: Optional[ModelChoice]) -> gr.Markdown:
     return gr.Markdown(model_details(choice) if choice else "", elem_classes=["model-details"])
 
 
-def class_picker(choice: Optional[ModelChoice]) -> gr.Dropdown:
-    """The class dropdown of a class-conditional model (its class names); hidden for other models."""
+#: The class-picker entry that asks for every class side by side (one row per class, same seeds).
+ALL_CLASSES = "All classes (one row each)"
+
+
+def _class_choices(choice: Optional[ModelChoice], with_all: bool) -> list[str]:
     names = list(choice.class_names) if choice else []
+    return names + [ALL_CLASSES] if names and with_all else names
+
+
+def class_picker(choice: Optional[ModelChoice], with_all: bool = False) -> gr.Dropdown:
+    """The class dropdown of a class-conditional model (its class names); hidden for other models."""
+    names = _class_choices(choice, with_all)
     return gr.Dropdown(names, value=names[0] if names else None, label="Class", visible=bool(names),
                        allow_custom_value=True)
 
 
-def class_picker_update(choice: ModelChoice) -> dict[str, Any]:
+def class_picker_update(choice: ModelChoice, with_all: bool = False) -> dict[str, Any]:
     """The class dropdown for a newly chosen model."""
-    names = list(choice.class_names)
+    names = _class_choices(choice, with_all)
     return gr.update(choices=names, value=names[0] if names else None, visible=bool(names))

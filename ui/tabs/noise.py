@@ -10,7 +10,9 @@ from ui.catalog import Catalog, get_pipeline
 from ui.checks import check_int, check_psi, check_seed, class_label, user_errors
 from ui.outputs import grid_png, shown
 from ui.spaces import GPU
-from ui.widgets import bind, class_picker, class_picker_update, details_box, model_details, random_seed, seed_row
+from ui.widgets import (
+    ALL_CLASSES, bind, class_picker, class_picker_update, details_box, model_details, random_seed, seed_row,
+)
 from zoo import families
 from zoo.limits import APP_MAX_IMAGES
 from zoo.pipelines import GANSamplingPipeline
@@ -28,26 +30,35 @@ def generate_faces(
     class_name: Any = None,
     progress: gr.Progress = gr.Progress(),
 ) -> tuple[list[tuple[Any, str]], str]:
-    """Images ``seed .. seed+count-1`` (each image keeps its seed whatever the count) and their grid PNG."""
+    """Images ``seed .. seed+count-1`` (each image keeps its seed whatever the count) and their grid PNG.
+
+    With "All classes" a class-conditional model draws the same seeds once per class, one grid row
+    per class, so what the class changes (and what the seed keeps) can be seen at a glance.
+    """
     choice = catalog.require(model, TASK)
     seed = check_seed(seed)
     count = check_int("number of images", count, 1, APP_MAX_IMAGES)
     psi = check_psi(truncation_psi)
-    label = class_label(choice, class_name)
+    every_class = bool(choice.num_classes) and class_name == ALL_CLASSES
+    labels = list(range(choice.num_classes)) if every_class else [class_label(choice, class_name)]
     progress(0.1, desc="Loading model")
     pipe = get_pipeline(choice, GANSamplingPipeline)
-    progress(0.4, desc=f"Generating {count} image{'s' * (count > 1)}")
-    with user_errors():
-        images = pipe(batch_size=count, seed=seed, truncation_psi=psi, class_labels=label).images
-    gallery = [(shown(image, f"face_{seed + i}"), f"seed {seed + i}") for i, image in enumerate(images)]
-    return gallery, grid_png(images, f"faces_seed{seed}")
+    progress(0.4, desc=f"Generating {count * len(labels)} image{'s' * (count * len(labels) > 1)}")
+    images, gallery = [], []
+    for label in labels:
+        with user_errors():
+            row = pipe(batch_size=count, seed=seed, truncation_psi=psi, class_labels=label).images
+        prefix = f"{choice.class_names[label]} · " if every_class else ""
+        gallery += [(shown(image, f"face_{seed + i}"), f"{prefix}seed {seed + i}") for i, image in enumerate(row)]
+        images += row
+    return gallery, grid_png(images, f"faces_seed{seed}", cols=count if every_class else None)
 
 
 def on_model_change(catalog: Catalog, model: str) -> tuple[Any, str]:
     choice = catalog.find(model, TASK)
     if choice is None:
         return gr.update(visible=False), ""
-    return class_picker_update(choice), model_details(choice)
+    return class_picker_update(choice, with_all=True), model_details(choice)
 
 
 def build(catalog: Catalog) -> None:
@@ -65,7 +76,7 @@ def build(catalog: Catalog) -> None:
             count = gr.Slider(1, APP_MAX_IMAGES, value=8, step=1, label="Number of images")
             psi = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Truncation ψ",
                             info="1 = full variety, 0 = the average face")
-            klass = class_picker(choice)
+            klass = class_picker(choice, with_all=True)
             button = gr.Button("Generate", variant="primary", elem_id="faces-generate")
         with gr.Column(scale=2):
             gallery = gr.Gallery(label="Generated faces", columns=4, height=560, object_fit="contain",

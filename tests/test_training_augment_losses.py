@@ -161,3 +161,11 @@ def test_mode_seeking_rewards_variety_but_not_pixels_past_the_display_range():
     saturated = torch.cat([torch.full((4, 3, 8, 8), -50.0), torch.full((4, 3, 8, 8), 50.0)])
     clipped = torch.cat([torch.full((4, 3, 8, 8), -1.0), torch.full((4, 3, 8, 8), 1.0)])
     assert torch.isclose(mode_seeking(saturated, z), mode_seeking(clipped, z))
+
+
+def test_pair_conditions_gives_each_mode_seeking_pair_one_condition():
+    labels = torch.tensor([0, 1, 2, 3, 4, 5, 6])
+    paired = losses.pair_conditions(labels)
+    assert paired.tolist() == [0, 1, 2, 0, 1, 2, 6]  # row i and i + n/2 share a class; the odd row keeps its own
+    embeds = torch.randn(4, 3)
+    assert torch.equal(losses.pair_conditions(embeds)[2:], embeds[:2])

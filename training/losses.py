@@ -118,5 +118,16 @@ def mode_seeking(images: torch.Tensor, latents: torch.Tensor, eps: float = 1e-5)
     return 1.0 / (image_dist / latent_dist + eps)
 
 
+def pair_conditions(condition: torch.Tensor) -> torch.Tensor:
+    """The batch's conditions (labels, caption embeddings) with row ``i + n/2`` given row ``i``'s.
+
+    :func:`mode_seeking` compares row ``i`` with row ``i + n/2``; when their conditions differ, the
+    images differ "for free" (another class, another caption) and the term no longer asks for
+    variety across seeds, so a conditional G can draw one face per class and still satisfy it.
+    """
+    half = condition.shape[0] // 2
+    return torch.cat([condition[:half], condition[:half], condition[2 * half :]])
+
+
 def l1_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (fake.float() - target.float()).abs().mean()

@@ -67,15 +67,18 @@ class _NoiseFamily(Family):
 
     def g_loss(self, ctx: StepContext, batch: Batch) -> tuple[torch.Tensor, Logs]:
         z = ctx.noise(batch.images.shape[0], ctx.G_raw.config.latent_dim)
-        fake = self._generate(ctx, ctx.G, z, batch.labels)
-        out = ctx.D_raw(ctx.augment(fake), batch.labels)
+        labels = batch.labels
+        if ctx.cfg.lambda_ms > 0 and labels is not None:
+            labels = losses.pair_conditions(labels)  # variety within a class, not across classes
+        fake = self._generate(ctx, ctx.G, z, labels)
+        out = ctx.D_raw(ctx.augment(fake), labels)
         mode_seeking = None
         if ctx.cfg.lambda_ms > 0:
             mode_seeking = losses.mode_seeking(fake, z) * ctx.cfg.lambda_ms
         return _sum_terms(
             {
                 "g_adv": losses.g_adversarial(out.logits, ctx.cfg.loss),
-                "g_class": self._class_term(ctx, out.class_logits, batch.labels),
+                "g_class": self._class_term(ctx, out.class_logits, labels),
                 "g_ms": mode_seeking,
             }
         )

@@ -109,11 +109,8 @@ class TextGANFamily(Family):
     def g_loss(self, ctx: StepContext, batch: Batch) -> tuple[torch.Tensor, Logs]:
         n = batch.images.shape[0]
         embeds = batch.text_embeds
-        if ctx.cfg.lambda_ms > 0:
-            # Mode seeking pairs row i with row i + n/2: give both halves the same captions so the term
-            # measures what the app shows, the variety of faces for one prompt across seeds.
-            half = n // 2
-            embeds = torch.cat([embeds[:half], embeds[:half], embeds[2 * half :]])
+        if ctx.cfg.lambda_ms > 0:  # variety for one prompt across seeds, which is what the app shows
+            embeds = losses.pair_conditions(embeds)
         z = ctx.noise(n, ctx.G_raw.config.latent_dim)
         ca = ctx.noise(n, ctx.G_raw.config.condition_dim)
         fakes = ctx.G(z, embeds, ca_noise=ca, return_all_stages=True)

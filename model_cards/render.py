@@ -52,7 +52,7 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
         model_name=model_name,
         library_name="diffusers",
         pipeline_tag=spec.task,
-        tags=["gan", family, "gan-zoo", *(["class-conditional"] if summary.get("class_names") else [])],
+        tags=["gan", family, "gan-zoo", "custom_code", *(["class-conditional"] if summary.get("class_names") else [])],
         datasets=[dataset["hub_id"]] if dataset.get("hub_id") else None,  # only Hub dataset ids belong here
         eval_results=_eval_results(spec, metrics, dataset) or None,
         **_license_fields(summary.get("license") or config.get("license") or dataset.get("license")),
@@ -65,6 +65,7 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
         family_name=spec.display_name,
         resolution=summary.get("resolution") or config.get("resolution") or NOT_RECORDED,
         python_snippet=families.python_usage(spec.task, model).rstrip("\n"),
+        diffusers_snippet=families.diffusers_usage(spec.task, model).rstrip("\n"),
         cli_command=families.cli_usage(spec.task, model),
         dataset={key: _or(dataset.get(key), NOT_RECORDED) for key in
                  ("name", "num_images", "train_size", "heldout_size", "license", "credit")},

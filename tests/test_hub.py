@@ -192,7 +192,9 @@ def test_publish_checkpoint_renders_the_card_and_uploads(
 
     commit = publish_checkpoint(checkpoint, REPO)  # what the trainer calls; same files -> main gets them
     assert commit.oid == repo.branches["main"]
-    assert set(repo.head()) == PUBLISHED | {"README.md", ".gitattributes"}
+    # ... plus the code that lets plain diffusers load the repo (tests/test_hub_end_to_end.py runs it).
+    code = {"gan_zoo_code.py", "generator/gan_zoo_code.py"}
+    assert set(repo.head()) == PUBLISHED | {"README.md", ".gitattributes"} | code
 
 
 def test_publish_checkpoint_refuses_a_directory_without_weights(loopback_hub: HubHandle, tmp_path: Path) -> None:

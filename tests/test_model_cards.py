@@ -45,8 +45,11 @@ def test_card_metadata_and_usage_per_family(tmp_path: Path, family: str) -> None
     assert card.data.datasets is None  # a local folder is not a Hub dataset id
     assert card.data.license == "cc-by-4.0" and card.data.model_name == "tiny-model"
 
-    snippet = re.search(r"```python\n(.*?)```", card.text, flags=re.DOTALL).group(1)
-    compile(snippet, "snippet", "exec")  # the usage example is valid Python
+    plain, snippet = re.findall(r"```python\n(.*?)```", card.text, flags=re.DOTALL)[:2]
+    compile(plain, "plain", "exec")  # both usage examples are valid Python
+    compile(snippet, "snippet", "exec")
+    assert f'DiffusionPipeline.from_pretrained("{REPO}", trust_remote_code=True)' in plain
+    assert "custom_code" in card.data.tags  # the Hub shows its trust_remote_code snippet
     assert f"from zoo.pipelines import {pipeline_class}" in snippet
     assert f'{pipeline_class}.from_pretrained("{REPO}")' in snippet
     assert f"{command} --model {REPO}" in card.text and "--seed 0 --out out.png" in card.text

@@ -231,26 +231,27 @@ def _set_index(checkpoint: Path, change: Callable[[dict], object]) -> None:
         ("generator", ["builtins", "eval"]),
         ("generator", ["subprocess", "Popen"]),
         ("extra", ["os", "system"]),  # an extra component, next to a legitimate generator
-        ("generator", ["zoo_evil", "DCGANGenerator"]),  # a look-alike of the zoo package name
+        ("generator", ["zoo_evil", "EvilGenerator"]),  # a look-alike of the zoo package name
     ],
 )
-def test_foreign_library_in_model_index_is_refused_before_import(checkpoint, component, spec):
+def test_foreign_class_in_model_index_is_refused_without_import(checkpoint, component, spec):
     _set_index(checkpoint, lambda index: index.__setitem__(component, spec))
     modules_before = set(sys.modules)
     err = load_error(checkpoint)
-    assert repr(spec[0]) in str(err) and "only loads" in str(err)
+    assert f"{spec[0]}.{spec[1]}" in str(err) and "never runs code from a model repo" in str(err)
     assert spec[0] not in set(sys.modules) - modules_before
 
 
-def test_model_index_naming_zoo_main_does_not_run_the_cli(checkpoint, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["python -m zoo", "list"])  # harmless if the CLI does run
+@pytest.mark.parametrize("module", ["zoo_evil", "zoo.__main__", "gan_zoo_code", "os"])
+def test_the_module_an_index_names_is_never_imported(checkpoint, module, monkeypatch):
+    """Only the class name picks a GAN Zoo class; the named module (e.g. a repo's own code file) never runs."""
+    monkeypatch.setattr(sys, "argv", ["python -m zoo", "list"])  # harmless if the CLI did run
     monkeypatch.delitem(sys.modules, "zoo.__main__", raising=False)
-    _set_index(checkpoint, lambda index: index.__setitem__("generator", ["zoo.__main__", "DCGANGenerator"]))
-    try:
-        err = load_error(checkpoint)
-    except SystemExit as exit_:
-        pytest.fail(f"loading the checkpoint ran `python -m zoo` and exited with {exit_.code!r}")
-    assert "zoo.__main__" in str(err)
+    _set_index(checkpoint, lambda index: index.__setitem__("generator", [module, "DCGANGenerator"]))
+    modules_before = set(sys.modules)
+    pipe = GANSamplingPipeline.from_pretrained(checkpoint)
+    assert type(pipe.generator).__name__ == "DCGANGenerator"
+    assert module == "os" or module not in set(sys.modules) - modules_before
 
 
 @pytest.mark.parametrize(

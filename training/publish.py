@@ -18,6 +18,7 @@ from typing import Optional, Sequence, Union
 
 from model_cards.render import write_model_card
 from zoo.hub import publish_folder
+from zoo.hub_code import hub_files
 
 
 def publish_checkpoint(
@@ -38,6 +39,7 @@ def publish_checkpoint(
     return publish_folder(
         root,
         repo_id,
+        extra_files=hub_files(root),  # the code that lets plain diffusers load it (zoo/hub_code.py)
         private=private,
         revision=revision,
         commit_message=commit_message or _default_message(root),

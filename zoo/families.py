@@ -165,6 +165,14 @@ def python_usage(task_id: str, model: str, revision: Optional[str] = None, regis
     return "\n".join([*spec.usage_imports, *load, *spec.usage]) + "\n"
 
 
+def diffusers_usage(task_id: str, model: str) -> str:
+    """Copy-paste code that loads a published repo with plain diffusers (its own code, trust_remote_code)."""
+    spec = task(task_id)
+    lines = [*spec.usage_imports, "from diffusers import DiffusionPipeline", "",
+             f'pipe = DiffusionPipeline.from_pretrained("{model}", trust_remote_code=True)', *spec.usage]
+    return "\n".join(lines) + "\n"
+
+
 def cli_usage(task_id: str, model: str) -> str:
     spec = task(task_id)
     return f"python -m zoo {spec.cli_command} --model {model}{spec.cli_example_args} --seed 0 --out out.png"

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Optional, TypeVar, Union
@@ -150,8 +152,12 @@ def publish_folder(
     token: Optional[str] = None,
     max_retries: int = 5,
     backoff: float = 1.0,
+    extra_files: Optional[dict[str, bytes]] = None,
 ) -> str:
     """Publish a checkpoint directory; returns the commit URL (a ``CommitInfo``, whose ``.oid`` is the sha).
+
+    ``extra_files`` (path in repo -> bytes) are added or replace the folder's files in the same single
+    commit; they are staged in a temporary copy, so the local folder is never changed.
 
     The repo is created if needed (existing repos keep their visibility) and ``revision``, when given,
     is created as a branch from ``main`` if missing. Transient failures (HTTP 5xx/408/429, connection
@@ -181,18 +187,37 @@ def publish_folder(
     retry(f"create repo {repo_id}", lambda: api.create_repo(repo_id, private=private, exist_ok=True))
     if revision and revision != constants.DEFAULT_REVISION:
         retry(f"create branch {revision}", lambda: api.create_branch(repo_id, branch=revision, exist_ok=True))
-    commit = retry(
-        f"upload {folder} to {repo_id}",
-        lambda: api.upload_folder(
-            repo_id=repo_id,
-            folder_path=folder,
-            revision=revision,
-            commit_message=commit_message,
-            ignore_patterns=PRIVATE_PATTERNS + PICKLE_PATTERNS,  # a fresh list each try: upload_folder extends it
-        ),
-    )
+    with tempfile.TemporaryDirectory(prefix="gan_zoo_publish_") as staging:
+        upload_from = folder
+        if extra_files:
+            upload_from = Path(staging) / "repo"
+            shutil.copytree(folder, upload_from, ignore=_not_published(folder))
+            for rel, content in extra_files.items():
+                (upload_from / rel).parent.mkdir(parents=True, exist_ok=True)
+                (upload_from / rel).write_bytes(content)
+        commit = retry(
+            f"upload {folder} to {repo_id}",
+            lambda: api.upload_folder(
+                repo_id=repo_id,
+                folder_path=upload_from,
+                revision=revision,
+                commit_message=commit_message,
+                ignore_patterns=PRIVATE_PATTERNS + PICKLE_PATTERNS,  # a fresh list each try: upload_folder extends it
+            ),
+        )
     logger.info("published %s to %s (%s)", folder, repo_id, commit)
     return commit
+
+
+def _not_published(root: Path) -> Callable[[str, list[str]], set[str]]:
+    """A ``copytree`` filter that leaves out training state and pickles (what upload_folder ignores)."""
+    private_dirs = {p.split("/")[0] for p in PRIVATE_PATTERNS}
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        top = Path(directory).resolve() == root.resolve()
+        return {n for n in names if (top and n in private_dirs) or any(Path(n).match(p) for p in PICKLE_PATTERNS)}
+
+    return ignore
 
 
 def _is_transient(err: Exception) -> bool:

@@ -8,10 +8,8 @@ repo id is fetched with a safetensors-only allow-list and no pickle is ever unpi
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
@@ -38,12 +36,15 @@ def check_output_type(output_type: str) -> str:
     return output_type
 
 
-#: Modules a model_index.json may name for a component: the model families and pipelines only, so
-#: a crafted index cannot make us import (and so run) any other module, ``zoo.__main__`` included.
-_ALLOWED_LIBRARIES = re.compile(r"^(zoo|zoo\.models\.[a-z_][a-z0-9_]*|zoo\.pipelines(\.[a-z_][a-z0-9_]*)?|diffusers|transformers)$")
+def _component_classes(path: Path) -> dict[str, type]:
+    """Each component's GAN Zoo class, chosen by the class *name* in ``model_index.json``.
 
+    The module an index names is never imported: a published repo names its own generated code
+    (``gan_zoo_code``, for diffusers' ``trust_remote_code``), a crafted one could name anything, and
+    importing either would run code from the repo. Only GAN Zoo's own model classes are accepted.
+    """
+    from zoo import families
 
-def _read_index(path: Path) -> dict[str, list]:
     index = path / "model_index.json"
     if not index.is_file():
         raise ModelLoadError(f"{path} is not a GAN Zoo pipeline directory: model_index.json is missing")
@@ -53,19 +54,20 @@ def _read_index(path: Path) -> dict[str, list]:
         raise ModelLoadError(f"{index} is not valid JSON: {err}") from err
     if not isinstance(components, dict):
         raise ModelLoadError(f"{index} must hold a JSON object, got {type(components).__name__}")
-    specs = {}
+    classes = {}
     for name, spec in components.items():
         if name.startswith("_") or spec is None or (isinstance(spec, list) and spec and spec[0] is None):
             continue
         if not (isinstance(spec, list) and len(spec) == 2 and all(isinstance(s, str) for s in spec)):
             raise ModelLoadError(f"{index}: component {name!r} must be [library, class name], got {spec!r}")
-        if not _ALLOWED_LIBRARIES.match(spec[0]):
+        family = families.family_of_generator(spec[1])
+        if family is None:
             raise ModelLoadError(
-                f"{index} names component {name!r} from {spec[0]!r}; GAN Zoo only loads its own model and pipeline "
-                "classes and diffusers'/transformers' ones"
+                f"{index} names component {name!r} of class {spec[0]}.{spec[1]}, which is not a GAN Zoo model "
+                "class; GAN Zoo loads only its own classes and never runs code from a model repo"
             )
-        specs[name] = spec
-    return specs
+        classes[name] = families.model_class(family)
+    return classes
 
 
 def _check_safetensors(file: Path) -> set[str]:
@@ -77,15 +79,10 @@ def _check_safetensors(file: Path) -> set[str]:
         raise ModelLoadError(f"could not load {file}: not a valid safetensors file (truncated or corrupt): {err}") from err
 
 
-def _check_weights_present(path: Path) -> dict[str, set[str]]:
-    """Validate the directory before diffusers touches it; returns each component's tensor names."""
+def _check_weights_present(path: Path, classes: dict[str, type]) -> dict[str, set[str]]:
+    """Validate the directory before any weights are read; returns each component's tensor names."""
     keys = {}
-    for name, (library, _class_name) in _read_index(path).items():
-        if library.startswith("zoo"):
-            try:  # diffusers only resolves component classes from modules that are already imported.
-                importlib.import_module(library)
-            except ImportError as err:
-                raise ModelLoadError(f"{path}: component {name!r} names unknown module {library!r}") from err
+    for name in classes:
         folder = path / name
         weights = sorted(folder.glob("*.safetensors"))
         if not weights:
@@ -142,14 +139,22 @@ class ZooPipeline(DiffusionPipeline):
         from zoo.hub import resolve_model_dir  # local import: hub pulls in network code only when needed
 
         path = resolve_model_dir(str(pretrained_model_name_or_path), revision=revision)
-        file_keys = _check_weights_present(path)
-        kwargs["use_safetensors"] = True
-        kwargs.setdefault("dtype", torch.float32)  # bundled weights are stored fp16; CPUs want fp32
-        kwargs.setdefault("low_cpu_mem_usage", False)
+        classes = _component_classes(path)
+        file_keys = _check_weights_present(path, classes)
+        # Bundled weights are stored fp16; CPUs want fp32.
+        dtype = kwargs.pop("dtype", None) or kwargs.pop("torch_dtype", None) or torch.float32
+        components = {}
+        for name, model_class in classes.items():
+            try:
+                components[name] = model_class.from_pretrained(
+                    str(path / name), use_safetensors=True, dtype=dtype, low_cpu_mem_usage=False
+                )
+            except (OSError, EnvironmentError, RuntimeError, ValueError) as err:
+                raise ModelLoadError(f"could not load the pipeline in {path}: {err}") from err
         try:
-            pipe = super().from_pretrained(str(path), **kwargs)
-        except (OSError, EnvironmentError, RuntimeError, ValueError) as err:
-            raise ModelLoadError(f"could not load the pipeline in {path}: {err}") from err
+            pipe = cls(**components)
+        except TypeError as err:
+            raise ModelLoadError(f"{path} does not hold the components {cls.__name__} needs: {err}") from err
         _check_keys(path, pipe, file_keys)
         pipe.set_progress_bar_config(disable=True)
         pipe.generator.eval()

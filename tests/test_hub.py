@@ -203,3 +203,22 @@ def test_publish_checkpoint_refuses_a_directory_without_weights(loopback_hub: Hu
         publish_checkpoint(root, REPO)
     assert publish_main([str(root), REPO]) == 1
     assert loopback_hub.requests == []
+
+
+def test_a_publish_cut_off_at_the_commit_keeps_everything_and_can_be_rerun(
+    loopback_hub: HubHandle, checkpoint: Path
+) -> None:
+    """The files go up in one commit: cut off there, the repo gets nothing half-done, the local folder
+    is untouched, and running the same publish again gives the complete repo."""
+    (checkpoint / "README.md").unlink()  # publish_checkpoint writes the card
+    loopback_hub.fail_next(3, status=503, match="commit")  # every try of the one commit fails
+    before = tree_digest(checkpoint)
+    with pytest.raises(RuntimeError, match="HTTP 503"):
+        publish_checkpoint(checkpoint, REPO, max_retries=2, backoff=0.01)
+    assert tree_digest(checkpoint) == {**before, "README.md": tree_digest(checkpoint)["README.md"]}
+    repo = loopback_hub.repos.get(REPO)
+    assert repo is None or not (set(repo.head()) - {".gitattributes"})  # nothing half-published
+
+    publish_checkpoint(checkpoint, REPO)  # the cut-off is over: the same command again
+    code = {"gan_zoo_code.py", "generator/gan_zoo_code.py"}
+    assert set(loopback_hub.repos[REPO].head()) == PUBLISHED | {"README.md", ".gitattributes"} | code

@@ -28,6 +28,8 @@ def publish_checkpoint(
     revision: Optional[str] = None,
     commit_message: Optional[str] = None,
     token: Optional[str] = None,
+    max_retries: int = 5,
+    backoff: float = 1.0,
 ) -> str:
     """Write ``README.md`` into ``checkpoint_dir`` and upload the directory; returns the commit URL."""
     root = Path(checkpoint_dir)
@@ -44,6 +46,8 @@ def publish_checkpoint(
         revision=revision,
         commit_message=commit_message or _default_message(root),
         token=token,
+        max_retries=max_retries,
+        backoff=backoff,
     )
 
 

@@ -5,7 +5,8 @@ through the real client (its headers, retries and cache layout are what break in
 server speaks the handful of endpoints ``create_repo``, ``create_branch``, ``upload_folder`` (regular,
 non-LFS uploads), ``repo_info``, ``list_repo_tree``, ``hf_hub_download`` and ``snapshot_download`` use,
 keeps every commit as a full snapshot so branches and commit hashes resolve, and exposes knobs to
-inject failures. Model repos only; repo ids must be ``namespace/name``.
+inject failures. Model and dataset repos; repo ids must be ``namespace/name`` (dataset repos are
+kept under the key ``datasets/namespace/name``).
 """
 
 from __future__ import annotations
@@ -134,8 +135,9 @@ class LoopbackHub:
             return self._create_repo(json.loads(body), authed), {}
         if method == "POST" and parts == ["api", "validate-yaml"]:
             return self._validate_yaml(json.loads(body)["content"]), {}
-        if parts[:2] == ["api", "models"] and len(parts) >= 4:
-            repo, rest = self._repo("/".join(parts[2:4]), authed), parts[4:]
+        if parts[:2] in (["api", "models"], ["api", "datasets"]) and len(parts) >= 4:
+            prefix = "datasets/" if parts[1] == "datasets" else ""
+            repo, rest = self._repo(prefix + "/".join(parts[2:4]), authed), parts[4:]
             if method == "GET" and (not rest or rest[0] == "revision"):
                 return self._info(repo, repo.resolve(rest[1] if rest else "main")), {}
             if method == "GET" and rest[0] == "tree" and len(rest) >= 2:
@@ -146,6 +148,8 @@ class LoopbackHub:
                     raise HubError(401, None, "Invalid credentials in Authorization header")
                 action = {"preupload": self._preupload, "commit": self._commit, "branch": self._branch}
                 return action[rest[0]](repo, rest[1], body), {}
+        if parts[:1] == ["datasets"] and len(parts) >= 6 and parts[3] == "resolve" and method in ("GET", "HEAD"):
+            parts = ["datasets/" + parts[1], *parts[2:]]  # the same as a model file, under the dataset key
         if len(parts) >= 5 and parts[2] == "resolve" and method in ("GET", "HEAD"):
             commit = self._repo("/".join(parts[:2]), authed).resolve(parts[3])
             path = "/".join(parts[4:])
@@ -164,9 +168,11 @@ class LoopbackHub:
     def _create_repo(self, payload: dict, authed: bool) -> dict:
         if not authed:
             raise HubError(401, None, "Invalid credentials in Authorization header")
-        if payload.get("type", "model") != "model" or not payload.get("organization"):
-            raise HubError(400, None, "the loopback Hub only hosts model repos named namespace/name")
+        if payload.get("type", "model") not in ("model", "dataset") or not payload.get("organization"):
+            raise HubError(400, None, "the loopback Hub only hosts model and dataset repos named namespace/name")
         repo_id = f"{payload['organization']}/{payload['name']}"
+        if payload.get("type") == "dataset":
+            repo_id = "datasets/" + repo_id
         if repo_id in self.repos:
             raise HubError(409, None, "You already created this model repo", url=self._url(repo_id))  # client reads url
         private = payload.get("visibility") == "private" or bool(payload.get("private"))
@@ -184,7 +190,8 @@ class LoopbackHub:
 
     def _info(self, repo: Repo, commit: Commit) -> dict:
         siblings = [{"rfilename": path} for path in sorted(commit.files)]
-        return {"id": repo.repo_id, "modelId": repo.repo_id, "sha": commit.sha, "private": repo.private,
+        repo_id = repo.repo_id.removeprefix("datasets/")
+        return {"id": repo_id, "modelId": repo_id, "sha": commit.sha, "private": repo.private,
                 "siblings": siblings, "tags": []}
 
     def _tree(self, commit: Commit, prefix: str, recursive: bool) -> list[dict]:

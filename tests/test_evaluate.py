@@ -13,6 +13,8 @@ from training.config import build_config
 from training.loop import Trainer
 from training.synthetic import make_imagefolder
 
+from conftest_hub import loopback_hub  # noqa: F401,E402 (fixture)
+
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> tuple[Path, Path]:
@@ -75,3 +77,21 @@ def test_card_shows_how_a_conditional_model_follows_its_input(checkpoint, tmp_pa
     (copy / "metrics.json").write_text(json.dumps(metrics))
     card = render_model_card(copy).content
     assert "| expression | 0.49 | 0.55 | 0.86 |" in card
+
+
+def test_a_hub_repo_id_is_scored_in_a_local_copy(checkpoint, tmp_path, loopback_hub):
+    """``python -m training.evaluate org/name`` downloads the model (with its config and card files),
+    scores a copy, and leaves the Hub cache as it was downloaded."""
+    from training.publish import publish_checkpoint
+
+    run, folder = checkpoint
+    publish_checkpoint(run, "someone/tiny-eval")
+    out = tmp_path / "scored"
+    assert evaluate.main(["someone/tiny-eval@main", "--data_dir", str(folder), "--num_samples", "16",
+                          "--cache_dir", str(run.parent / "cache"), "--output_dir", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["evaluation"]["reference_real_vs_real"] and (out / "samples" / "nearest_neighbours.png").is_file()
+    published = loopback_hub.repos["someone/tiny-eval"].head()["metrics.json"]
+    cached = list(loopback_hub.home.rglob("metrics.json"))
+    assert cached and all(p.read_bytes() == published for p in cached)  # the cache holds what was downloaded
+    assert (out / "metrics.json").read_bytes() != published

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 from typing import Any, Optional
 
@@ -138,9 +139,28 @@ def evaluate(
     return metrics
 
 
+def local_model_dir(model: str, output_dir: Optional[Path] = None) -> Path:
+    """A checkpoint directory as is; a Hub repo id (``org/name[@revision]``) copied out of the cache
+    into ``output_dir`` (default ``runs/eval/<org>--<name>``), because evaluation writes its
+    ``metrics.json`` and pictures next to the weights, and the Hub cache must stay as downloaded."""
+    if Path(model).is_dir():
+        return Path(model)
+    from zoo.hub import is_repo_id, resolve_model_dir, split_revision
+
+    repo_id, _ = split_revision(model)
+    if not is_repo_id(repo_id):
+        raise SystemExit(f"error: {model!r} is neither a checkpoint directory nor a Hub repo id (org/name[@revision])")
+    snapshot = resolve_model_dir(model, with_card=True)  # the card files hold the config, summary and metrics
+    out = output_dir or Path("runs") / "eval" / repo_id.replace("/", "--")
+    shutil.copytree(snapshot, out, dirs_exist_ok=True)  # real files, not links into the cache
+    return out
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="FID/KID (and paired metrics) of a checkpoint directory")
-    parser.add_argument("checkpoint_dir", type=Path)
+    parser.add_argument("model", help="checkpoint directory, or Hub repo id org/name[@revision]")
+    parser.add_argument("--output_dir", type=Path, default=None,
+                        help="where a Hub model is copied and scored (default runs/eval/<org>--<name>)")
     parser.add_argument("--data_dir", required=True)
     parser.add_argument("--cache_dir", default=None)
     parser.add_argument("--num_samples", type=int, default=1000, help="generated images for FID/KID")
@@ -155,7 +175,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         if not path or not Path(path).is_file():
             parser.error(f"--compare wants LABEL=WEIGHTS with an existing file, got {item!r}")
         compare[label] = Path(path)
-    metrics = evaluate(args.checkpoint_dir, args.data_dir, args.cache_dir, args.num_samples, args.compare_init,
+    checkpoint_dir = local_model_dir(args.model, args.output_dir)
+    metrics = evaluate(checkpoint_dir, args.data_dir, args.cache_dir, args.num_samples, args.compare_init,
                        compare, args.device)
     print(json.dumps(metrics, indent=2))
     return 0

@@ -199,6 +199,19 @@ def test_sketch_to_photo_from_canvas(client: Client, models: dict[str, str], ske
     assert np.array_equal(_pixels(photo), _pixels(via_upload))
 
 
+def test_live_sketch_updates_without_the_button(client: Client, models: dict[str, str], sketch_png: Path,
+                                               tmp_path: Path) -> None:
+    """Every stroke gives the same photo the button would; an empty canvas or 'live' off gives nothing."""
+    file = handle_file(sketch_png)
+    canvas = {"background": file, "layers": [], "composite": file, "id": None}
+    seen, photo = client.predict(models["pix2pix"], canvas, True, api_name="/sketch_live")
+    assert np.array_equal(_pixels(photo), _pixels(_sketch(client, models, canvas=canvas)[1]))
+    blank = tmp_path / "blank.png"
+    Image.new("RGBA", (64, 64), (255, 255, 255, 0)).save(blank)
+    empty = {"background": handle_file(blank), "layers": [], "composite": handle_file(blank), "id": None}
+    assert client.predict(models["pix2pix"], empty, True, api_name="/sketch_live") == (None, None)
+
+
 def test_sketch_from_photo_extracts_lines(client: Client, models: dict[str, str], tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     photo = np.full((64, 64, 3), 180, np.uint8)

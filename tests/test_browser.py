@@ -133,10 +133,16 @@ def test_sketch_tab_draw_with_the_mouse(page) -> None:
     for i in range(1, 21):  # an oval-ish stroke: a face outline
         page.mouse.move(x + w * (0.3 + 0.4 * i / 20), y + h * (0.3 + 0.4 * (i / 20) ** 2), steps=2)
     page.mouse.up()
-    page.wait_for_timeout(800)  # the editor sends its composite after the stroke ends
-    page.click("#sketch-generate")
+    # Live: the photo appears for the stroke without pressing the button.
     _wait_for_image(page, "#sketch-photo img")
     _wait_for_image(page, "#sketch-seen img")
+    first = page.locator("#sketch-photo img").get_attribute("src")
+    page.mouse.move(x + w * 0.4, y + h * 0.75)  # a mouth: the photo follows the next stroke too
+    page.mouse.down()
+    page.mouse.move(x + w * 0.6, y + h * 0.75, steps=10)
+    page.mouse.up()
+    page.wait_for_function("(first) => { const img = document.querySelector('#sketch-photo img');"
+                           " return img && img.src !== first && img.complete && img.naturalWidth > 0; }", arg=first)
     _shot(page, "2_sketch")
 
 

@@ -79,6 +79,21 @@ def sketch_to_photo(
     return shown(seen, "sketch"), shown(photo, "photo")
 
 
+@GPU
+def live_photo(catalog: Catalog, model: str, sketch: Any) -> tuple[Optional[str], Optional[str]]:
+    """The photo of the drawing so far, for every stroke (no button): quiet while the canvas is empty
+    or the model is unusable, because an error popup per stroke would be noise; the button says why."""
+    choice = catalog.find(model, TASK)
+    image = _canvas_image(sketch)
+    if choice is None or choice.error or image is None or image.getbbox() is None:
+        return None, None
+    pipe = get_pipeline(choice, Sketch2PhotoPipeline)
+    with user_errors():
+        seen = pipe.sketch_of(image, at_model_resolution=True)
+        photo = pipe(image, at_model_resolution=True).images[0]
+    return shown(seen, "sketch"), shown(photo, "photo")
+
+
 def build(catalog: Catalog) -> None:
     default = catalog.default(TASK)
     gr.Markdown(
@@ -117,6 +132,7 @@ def build(catalog: Catalog) -> None:
                         gr.Examples(examples, inputs=upload, label="Example sketches (from held-out faces)",
                                     elem_id="sketch-examples", api_name="load_example_sketch")
             from_photo = gr.Checkbox(False, label="Extract the line drawing from a photo first")
+            live = gr.Checkbox(True, label="Live: update the photo while I draw", elem_id="sketch-live")
             button = gr.Button("Make a photo", variant="primary", elem_id="sketch-generate")
         with gr.Column(scale=1):
             with gr.Row():
@@ -131,3 +147,14 @@ def build(catalog: Catalog) -> None:
     draw_tab.select(None, None, None, js=SELECT_BRUSH_JS)
     button.click(bind(sketch_to_photo, catalog), [model, sketch, upload, from_photo], [seen, photo],
                  api_name="sketch_to_photo")
+    # Every stroke re-renders the photo; "always_last" drops the strokes that arrive while one is being
+    # drawn, so a fast hand never queues a backlog, and no spinner covers the result.
+    sketch.input(bind(live_sketch_or_nothing, catalog), [model, sketch, live], [seen, photo], api_name="sketch_live",
+                 trigger_mode="always_last", show_progress="hidden", queue=True)
+
+
+def live_sketch_or_nothing(catalog: Catalog, model: str, sketch: Any, live: bool) -> tuple[Any, Any]:
+    """Live updates when the box is ticked; otherwise leave the shown images as they are."""
+    if not live:
+        return gr.skip(), gr.skip()
+    return live_photo(catalog, model, sketch)

@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeats", type=positive_int, default=None, help="timed calls; the median is reported (default 5)")
     parser.add_argument("--threads", type=positive_int, default=None, help="torch.set_num_threads (default: torch's choice)")
     parser.add_argument("--no-ddpm", action="store_true", help="skip the DDPM baseline")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also time each noise model exported to ONNX and run with onnxruntime (registry models)")
     parser.add_argument("--ddpm-steps", type=positive_int, default=50, help="DDPM sampling steps reported (default 50)")
     parser.add_argument("--ddpm-timed-steps", type=positive_int, default=None,
                         help="steps actually run per timed DDPM call; fewer than --ddpm-steps is extrapolated "
@@ -154,6 +156,20 @@ def make_call(pipe: Any, family: str) -> Callable[[int], Any]:
     raise ValueError(f"no benchmark call for {type(pipe).__name__} ({family})")
 
 
+def onnx_candidate(name: str, pipe: Any, family: str, folder: str) -> Candidate:
+    """The same call through onnxruntime: the generator exported by ``python -m zoo export-onnx``'s code,
+    the same latents and the same PIL conversion, so the rows differ only in the runtime."""
+    from zoo.onnx_export import example_inputs, export_onnx, run_onnx
+
+    path = export_onnx(pipe.generator, os.path.join(folder, f"{name.split()[0]}.onnx"))
+
+    def call(batch: int) -> Any:
+        inputs = example_inputs(pipe.generator, list(range(batch)))
+        return pipe.postprocess(torch.from_numpy(run_onnx(path, inputs)), "pil")
+
+    return Candidate(f"{name} (onnxruntime)", family, count_params(pipe.generator), call, "same latents and PIL output")
+
+
 def random_init_candidates() -> list[Candidate]:
     """Randomly initialised generators with the bundled models' architectures (speed does not depend on weights)."""
     from zoo.models.dcgan import DCGANGenerator
@@ -178,7 +194,9 @@ def random_init_candidates() -> list[Candidate]:
     return candidates
 
 
-def registry_candidates(names: Sequence[str]) -> list[Candidate]:
+def registry_candidates(names: Sequence[str], onnx_folder: Optional[str] = None) -> list[Candidate]:
+    """The named models; with ``onnx_folder``, each noise model also through onnxruntime."""
+    from zoo.pipelines import GANSamplingPipeline
     from zoo.registry import load_pipeline
 
     candidates = []
@@ -187,6 +205,8 @@ def registry_candidates(names: Sequence[str]) -> list[Candidate]:
         family = type(pipe.generator).__name__
         note = "incl. MiniLM prompt encoder; 1 prompt x B images" if "Text" in family else ""
         candidates.append(Candidate(name, family, count_params(pipe.generator), make_call(pipe, family), note))
+        if onnx_folder and isinstance(pipe, GANSamplingPipeline):
+            candidates.append(onnx_candidate(name, pipe, family, onnx_folder))
     return candidates
 
 
@@ -293,14 +313,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    import tempfile
+
+    onnx_folder = tempfile.mkdtemp(prefix="gan_zoo_onnx_") if args.onnx else None
     if args.model:
-        source, candidates = "given: " + ", ".join(args.model), registry_candidates(args.model)
+        source, candidates = "given: " + ", ".join(args.model), registry_candidates(args.model, onnx_folder)
     else:
         from zoo.registry import list_models
 
         available = [entry.name for entry in list_models(available_only=True)]
         if available and not args.tiny:
-            source, candidates = "registry: " + ", ".join(available), registry_candidates(available)
+            source, candidates = "registry: " + ", ".join(available), registry_candidates(available, onnx_folder)
         else:
             why = "--tiny" if args.tiny else "no registry model has its weights here, so as with --tiny"
             source = (f"{why}: the bundled architectures, randomly initialised (DCGAN 64px latent 128 base 64; "

@@ -82,8 +82,25 @@ def cmd_sample(args: argparse.Namespace) -> None:
     from zoo.pipelines import GANSamplingPipeline
 
     pipe = _load(args, GANSamplingPipeline)
-    images = pipe(batch_size=args.num, seed=args.seed, truncation_psi=args.psi, class_labels=args.class_label).images
+    if args.onnx is None:
+        images = pipe(batch_size=args.num, seed=args.seed, truncation_psi=args.psi, class_labels=args.class_label).images
+    else:  # the same latents through onnxruntime (the file from `export-onnx`)
+        import torch
+
+        from zoo.limits import check_psi, check_seed_run
+        from zoo.onnx_export import example_inputs, run_onnx
+
+        seed = check_seed_run(args.seed, args.num)
+        inputs = example_inputs(pipe.generator, list(range(seed, seed + args.num)), check_psi(args.psi), args.class_label)
+        images = pipe.postprocess(torch.from_numpy(run_onnx(args.onnx, inputs)), "pil")
     _save_image(image_grid(images), args.out)
+
+
+def cmd_export_onnx(args: argparse.Namespace) -> None:
+    from zoo.onnx_export import export_onnx
+
+    pipe = _load(args)
+    print(export_onnx(pipe.generator, _writable(args.out)))
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
@@ -161,7 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num", type=int, default=1, help="number of images (seeds seed..seed+num-1), saved as a grid")
     p.add_argument("--psi", type=float, default=1.0, help="truncation psi in [0, 1]")
     p.add_argument("--class-label", type=int, default=None)
+    p.add_argument("--onnx", type=Path, default=None, help="run this ONNX export (export-onnx) with onnxruntime")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("export-onnx", help="the generator as an ONNX graph (dynamic batch; mapping and truncation inside)")
+    common(p, "faces-projected-64", "model.onnx")
+    p.set_defaults(func=cmd_export_onnx)
 
     p = sub.add_parser("interpolate", help="latent walk between two seeds (.gif, .mp4 or an image strip)")
     common(p, "faces-style-64", "interpolation.gif")

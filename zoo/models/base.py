@@ -130,6 +130,7 @@ class NoiseGenerator:
             class_labels = class_labels.expand(batch_size)
         if class_labels.numel() != batch_size:
             raise ValueError(f"got {class_labels.numel()} class labels for a batch of {batch_size}")
-        if int(class_labels.min()) < 0 or int(class_labels.max()) >= num_classes:
+        # (Skipped while tracing for ONNX export: the values are data, unknown to the tracer.)
+        if not torch.compiler.is_compiling() and (int(class_labels.min()) < 0 or int(class_labels.max()) >= num_classes):
             raise ValueError(f"class labels must be in [0, {num_classes - 1}], got {class_labels.tolist()}")
         return class_labels

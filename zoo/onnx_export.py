@@ -1,0 +1,133 @@
+"""Export any GAN Zoo generator to ONNX: dynamic batch, mapping network and truncation inside the graph.
+
+Why: onnxruntime runs these small generators with less overhead than eager PyTorch on a CPU, and an
+ONNX file runs where PyTorch is not installed. The graph takes exactly what the pipelines feed the
+generator (latents drawn from the seeds by :func:`zoo.pipelines.base.draw_latents`), so the same
+seed gives the same image up to float rounding (tested at 1e-4).
+
+Inputs per task (all float32 unless noted, batch dimension dynamic):
+
+* noise (DCGAN, StyleGAN): ``z [B, latent_dim]``, ``truncation_psi [B]``, and for class-conditional
+  models ``class_labels [B]`` (int64);
+* sketch (pix2pix): ``sketch [B, 3, R, R]`` in ``[-1, 1]`` (what ``Sketch2PhotoPipeline`` prepares);
+* text: ``z [B, latent_dim]``, ``text_embeds [B, text_embed_dim]`` (the sentence encoder stays
+  outside), ``ca_noise [B, condition_dim]``.
+
+The output is ``images [B, 3, R, R]`` in ``[-1, 1]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from zoo import families
+from zoo.latents import latents_from_seed, stream_seed
+
+
+class _NoiseGraph(nn.Module):
+    """``(z, psi[, labels]) -> images``: the mapping network and truncation, then synthesis."""
+
+    def __init__(self, generator: nn.Module):
+        super().__init__()
+        self.generator = generator
+        self.conditional = bool(getattr(generator.config, "num_classes", 0))
+        self.style_based = families.family_of_generator(type(generator).__name__).style_mixing
+
+    def forward(self, z: torch.Tensor, truncation_psi: torch.Tensor, class_labels: Optional[torch.Tensor] = None):
+        labels = class_labels if self.conditional else None
+        w = self.generator.map(z, labels, 1.0)
+        mean = self.generator.mean_w(labels)
+        w = mean + truncation_psi.view(-1, 1, 1).to(w.dtype) * (w - mean)
+        if self.style_based:  # fixed noise, as the pipelines use in eval mode
+            return self.generator.synthesize(w, labels, noise_mode="const")
+        return self.generator.synthesize(w, labels)
+
+
+class _TextGraph(nn.Module):
+    def __init__(self, generator: nn.Module):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, z: torch.Tensor, text_embeds: torch.Tensor, ca_noise: torch.Tensor) -> torch.Tensor:
+        return self.generator(z, text_embeds, ca_noise=ca_noise)
+
+
+def example_inputs(generator: nn.Module, seeds: list[int], truncation_psi: float = 1.0,
+                   class_label: Optional[int] = None) -> dict[str, np.ndarray]:
+    """The graph's inputs for ``seeds``, drawn exactly as the pipelines draw them."""
+    config, n = generator.config, len(seeds)
+    task = families.family_of_generator(type(generator).__name__).task
+    if task == families.IMAGE_TO_IMAGE:
+        gen = torch.Generator().manual_seed(seeds[0])
+        return {"sketch": (torch.rand(n, 3, config.resolution, config.resolution, generator=gen) * 2 - 1).numpy()}
+    z = torch.cat([latents_from_seed(s, config.latent_dim) for s in seeds]).numpy()
+    if task == families.TEXT_TO_IMAGE:
+        gen = torch.Generator().manual_seed(seeds[0])
+        return {"z": z, "text_embeds": torch.randn(n, config.text_embed_dim, generator=gen).numpy(),
+                "ca_noise": torch.cat([latents_from_seed(stream_seed(s, 1), config.condition_dim) for s in seeds]).numpy()}
+    inputs = {"z": z, "truncation_psi": np.full((n,), truncation_psi, np.float32)}
+    if getattr(config, "num_classes", 0):
+        inputs["class_labels"] = np.full((n,), class_label or 0, np.int64)
+    return inputs
+
+
+def graph_of(generator: nn.Module) -> nn.Module:
+    task = families.family_of_generator(type(generator).__name__).task
+    if task == families.UNCONDITIONAL:
+        return _NoiseGraph(generator)
+    if task == families.TEXT_TO_IMAGE:
+        return _TextGraph(generator)
+    return generator  # pix2pix: sketch -> photo already
+
+
+@torch.no_grad()
+def export_onnx(generator: nn.Module, out: str | Path) -> Path:
+    """Write ``generator`` as an ONNX graph with a dynamic batch dimension; returns the path."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    graph = graph_of(generator.float())
+    names = list(example_inputs(generator, [0, 1]))
+    args = tuple(torch.from_numpy(v) for v in example_inputs(generator, [0, 1]).values())
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    was_training = generator.training
+    # The style-based generator's fused modulated conv is a grouped conv whose group count is the batch
+    # size, which ONNX cannot express; train mode selects its equivalent unfused form (no dropout,
+    # BatchNorm or noise depends on the mode here: noise is passed as "const").
+    style_based = isinstance(graph, _NoiseGraph) and graph.style_based
+    generator.train(style_based)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+            torch.onnx.export(graph, args, str(out), input_names=names, output_names=["images"],
+                              dynamic_shapes={name: {0: batch} for name in names}, dynamo=True, verbose=False)
+    finally:
+        generator.train(was_training)
+    return out
+
+
+def run_onnx(path: str | Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """``images [B, 3, R, R]`` in ``[-1, 1]`` from onnxruntime on the CPU."""
+    session = _session(str(path))
+    wanted = {i.name for i in session.get_inputs()}
+    return session.run(["images"], {k: v for k, v in inputs.items() if k in wanted})[0]
+
+
+_SESSIONS: dict[str, object] = {}
+
+
+def _session(path: str):
+    import onnxruntime
+
+    if path not in _SESSIONS:
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        _SESSIONS[path] = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return _SESSIONS[path]

@@ -435,3 +435,26 @@ def test_server_still_answers_after_errors(client: Client, models: dict[str, str
     """Runs last: every bad request above must have left the server healthy."""
     gallery, _ = _faces(client, models["dcgan"], seed=0, count=2)
     assert len(gallery) == 2
+
+
+def test_model_events_share_one_queue_group_and_the_queue_is_bounded(models: dict[str, str]) -> None:
+    """All generations share one concurrency limit (not one each), and waiting requests are capped."""
+    from ui.app import DEFAULT_MAX_QUEUE
+    from ui.widgets import MODEL_QUEUE
+
+    demo = build_demo(models=list(models.values()), include_bundled=False, concurrency_limit=2)
+    heavy = {"generate_faces", "sketch_to_photo", "sketch_live", "text_to_image", "text_to_image_submit",
+             "interpolate", "style_mix"}
+    groups = {fn.api_name: fn.concurrency_id for fn in demo.fns.values() if fn.api_name in heavy}
+    assert set(groups) == heavy and set(groups.values()) == {MODEL_QUEUE}
+    assert demo._queue.max_size == DEFAULT_MAX_QUEUE and demo._queue.default_concurrency_limit == 2
+
+
+def test_every_view_of_a_model_shares_one_generator(models: dict[str, str]) -> None:
+    from ui.catalog import build_catalog, get_pipeline
+    from zoo.pipelines import GANInterpolationPipeline, GANSamplingPipeline, GANStyleMixingPipeline
+
+    choice = build_catalog([models["stylegan"]], include_bundled=False).find(models["stylegan"])
+    views = [get_pipeline(choice, cls) for cls in (GANSamplingPipeline, GANInterpolationPipeline, GANStyleMixingPipeline)]
+    assert len({id(v.generator) for v in views}) == 1  # loaded and held in memory once
+    assert get_pipeline(choice, GANInterpolationPipeline) is views[1]

@@ -17,8 +17,12 @@ from ui.tabs import interpolation, model_info, noise, sketch, text
 from zoo import registry
 
 TITLE = "GAN Zoo"
-#: CPU Spaces have 2 cores: more concurrent generations would only slow each other down.
-DEFAULT_CONCURRENCY = 2
+#: Generations running at once, across all tabs (they share one queue group): one per core, because
+#: more would only slow each other down.
+DEFAULT_CONCURRENCY = max(1, min(os.cpu_count() or 2, 8))
+#: Requests allowed to wait; beyond that Gradio answers "the queue is full" at once instead of
+#: making a user wait minutes (the app's own message asks them to try again in a moment).
+DEFAULT_MAX_QUEUE = 32
 
 HEADER = f"""
 # {TITLE}
@@ -39,6 +43,7 @@ def build_demo(
     models_file: Optional[str | os.PathLike] = None,
     catalog: Optional[Catalog] = None,
     concurrency_limit: int = DEFAULT_CONCURRENCY,
+    max_queue: Optional[int] = DEFAULT_MAX_QUEUE,
 ) -> gr.Blocks:
     """The app. ``models`` are extra registry names, checkpoint directories or Hub repo ids; with
     ``models_file`` and ``$GAN_ZOO_MODELS`` they are read once by :func:`zoo.registry.extra_models`.
@@ -62,7 +67,7 @@ def build_demo(
             with gr.Tab("Models", id="models"):
                 model_info.build(catalog)
         gr.Markdown(f"<small>Running on **{DEVICE}** · models load once and stay in memory.</small>")
-    demo.queue(default_concurrency_limit=concurrency_limit)
+    demo.queue(default_concurrency_limit=concurrency_limit, max_size=max_queue)
     return readable_input_errors(demo)
 
 

@@ -181,10 +181,23 @@ def _short_label(key: str) -> str:
 _load_lock = threading.Lock()
 
 
+_loaded: dict[tuple[str, Optional[str], type], ZooPipeline] = {}
+
+
 def get_pipeline(choice: ModelChoice, pipeline_class: type[ZooPipeline]) -> ZooPipeline:
-    """The cached pipeline for a model; a load failure becomes a ``gr.Error`` that says why."""
-    with _load_lock:  # two first requests for the same model must not load it twice
-        try:
-            return registry.load_pipeline(choice.key, pipeline_class, choice.revision, DEVICE)
-        except Exception as err:  # noqa: BLE001 - load failures are user-facing, the app must stay up
-            raise gr.Error(f"Could not load model {choice.key!r}: {err}") from err
+    """The cached pipeline for a model; a load failure becomes a ``gr.Error`` that says why.
+
+    Only the first request for a model takes the lock (so two of them do not load it twice);
+    every later request finds it in ``_loaded`` and never waits behind another model's loading.
+    """
+    key = (choice.key, choice.revision, pipeline_class)
+    pipe = _loaded.get(key)
+    if pipe is not None:
+        return pipe
+    with _load_lock:
+        if key not in _loaded:
+            try:
+                _loaded[key] = registry.load_pipeline(choice.key, pipeline_class, choice.revision, DEVICE)
+            except Exception as err:  # noqa: BLE001 - load failures are user-facing, the app must stay up
+                raise gr.Error(f"Could not load model {choice.key!r}: {err}") from err
+        return _loaded[key]

@@ -60,6 +60,11 @@ def details_box(choice: Optional[ModelChoice]) -> gr.Markdown:
     return gr.Markdown(model_details(choice) if choice else "", elem_classes=["model-details"])
 
 
+#: The queue group of every event that runs a model: they share one concurrency limit, sized to the
+#: CPU cores in ui/app.py, instead of each event allowing its own (which let 12 generations fight
+#: over 2 cores).
+MODEL_QUEUE = "models"
+
 #: The class-picker entry that asks for every class side by side (one row per class, same seeds).
 ALL_CLASSES = "All classes (one row each)"
 

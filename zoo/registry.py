@@ -165,7 +165,8 @@ def load_pipeline(
     """Load (once per process) a pipeline for a name, directory or repo id.
 
     ``pipeline_class`` picks the task-specific view of a checkpoint (e.g. interpolation over a
-    sampling checkpoint); by default it is the class the checkpoint was saved as.
+    sampling checkpoint); by default it is the class the checkpoint was saved as. Every view of one
+    checkpoint shares one generator object: the weights are loaded and held in memory once.
     """
     from zoo.hub import resolve_model_dir
 
@@ -173,15 +174,22 @@ def load_pipeline(
     revision = revision or entry_revision
     local = resolve_model_dir(location, revision=revision)
     if not (local / "model_index.json").is_file():  # let from_pretrained give its clear message
-        pipeline_class = pipeline_class or task_pipeline(families.UNCONDITIONAL)
-    else:
-        task = task_of(local)
-        if pipeline_class is None:
-            pipeline_class = task_pipeline(task)
-        elif families.task_of_pipeline(pipeline_class.__name__) != task:
-            raise ValueError(
-                f"{name_or_path} is a {task} model; it cannot be used for "
-                f"{families.task_of_pipeline(pipeline_class.__name__)}"
-            )
-    pipe = pipeline_class.from_pretrained(local)
-    return pipe.to(torch.device(device))
+        return (pipeline_class or task_pipeline(families.UNCONDITIONAL)).from_pretrained(local)
+    task = task_of(local)
+    if pipeline_class is not None and families.task_of_pipeline(pipeline_class.__name__) != task:
+        raise ValueError(
+            f"{name_or_path} is a {task} model; it cannot be used for "
+            f"{families.task_of_pipeline(pipeline_class.__name__)}"
+        )
+    saved = _load_saved(str(local), device)
+    if pipeline_class is None or type(saved) is pipeline_class:
+        return saved
+    view = pipeline_class(generator=saved.generator)
+    view.set_progress_bar_config(disable=True)
+    return view
+
+
+@functools.lru_cache(maxsize=16)
+def _load_saved(local: str, device: str) -> ZooPipeline:
+    """The checkpoint as the pipeline class it was saved as (the one copy of its generator)."""
+    return task_pipeline(task_of(local)).from_pretrained(local).to(torch.device(device))

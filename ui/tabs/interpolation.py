@@ -10,7 +10,9 @@ from ui.catalog import Catalog, get_pipeline
 from ui.checks import check_choice, check_int, check_psi, check_seed, class_label, user_error, user_errors
 from ui.outputs import OUTPUTS, shown
 from ui.spaces import GPU
-from ui.widgets import bind, class_picker, class_picker_update, details_box, model_details, random_seed, seed_row
+from ui.widgets import (
+    MODEL_QUEUE, bind, class_picker, class_picker_update, details_box, model_details, random_seed, seed_row,
+)
 from zoo import families, limits
 from zoo.limits import APP_MAX_FRAMES
 from zoo.pipelines import GANInterpolationPipeline, GANStyleMixingPipeline, write_gif, write_mp4
@@ -144,6 +146,6 @@ def build(catalog: Catalog) -> None:
     model.change(bind(on_model_change, catalog), model, [klass, details, mixing], api_name="interpolation_model_info",
                  api_visibility="undocumented")
     button.click(bind(interpolate, catalog), [model, seed_a, seed_b, frames, method, space, psi, klass],
-                 [gallery, gif, video], api_name="interpolate")
+                 [gallery, gif, video], api_name="interpolate", concurrency_id=MODEL_QUEUE)
     mix_button.click(bind(style_mix, catalog), [model, seed_a, seed_b, style_range, psi, klass], mixed,
-                     api_name="style_mix")
+                     api_name="style_mix", concurrency_id=MODEL_QUEUE)

@@ -11,7 +11,7 @@ from ui.checks import check_int, check_psi, check_seed, class_label, user_errors
 from ui.outputs import grid_png, shown
 from ui.spaces import GPU
 from ui.widgets import (
-    ALL_CLASSES, bind, class_picker, class_picker_update, details_box, model_details, random_seed, seed_row,
+    ALL_CLASSES, MODEL_QUEUE, bind, class_picker, class_picker_update, details_box, model_details, random_seed, seed_row,
 )
 from zoo import families
 from zoo.limits import APP_MAX_IMAGES
@@ -87,4 +87,4 @@ def build(catalog: Catalog) -> None:
     model.change(bind(on_model_change, catalog), model, [klass, details], api_name="faces_model_info",
                  api_visibility="undocumented")
     button.click(bind(generate_faces, catalog), [model, seed, count, psi, klass], [gallery, download],
-                 api_name="generate_faces")
+                 api_name="generate_faces", concurrency_id=MODEL_QUEUE)

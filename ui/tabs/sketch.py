@@ -13,7 +13,7 @@ from ui.gradio_patches import checked_upload
 from ui.outputs import shown
 from ui.spaces import GPU
 from ui.tabs import EXAMPLES_DIR
-from ui.widgets import bind
+from ui.widgets import MODEL_QUEUE, bind
 from zoo import families
 from zoo.pipelines import Sketch2PhotoPipeline
 
@@ -146,11 +146,11 @@ def build(catalog: Catalog) -> None:
 
     draw_tab.select(None, None, None, js=SELECT_BRUSH_JS)
     button.click(bind(sketch_to_photo, catalog), [model, sketch, upload, from_photo], [seen, photo],
-                 api_name="sketch_to_photo")
+                 api_name="sketch_to_photo", concurrency_id=MODEL_QUEUE)
     # Every stroke re-renders the photo; "always_last" drops the strokes that arrive while one is being
     # drawn, so a fast hand never queues a backlog, and no spinner covers the result.
     sketch.input(bind(live_sketch_or_nothing, catalog), [model, sketch, live], [seen, photo], api_name="sketch_live",
-                 trigger_mode="always_last", show_progress="hidden", queue=True)
+                 concurrency_id=MODEL_QUEUE, trigger_mode="always_last", show_progress="hidden", queue=True)
 
 
 def live_sketch_or_nothing(catalog: Catalog, model: str, sketch: Any, live: bool) -> tuple[Any, Any]:

@@ -11,7 +11,7 @@ from ui.checks import check_int, check_seed, user_errors
 from ui.outputs import shown
 from ui.spaces import GPU
 from ui.tabs import EXAMPLES_DIR
-from ui.widgets import bind, random_seed, seed_row
+from ui.widgets import MODEL_QUEUE, bind, random_seed, seed_row
 from zoo import families
 from zoo.limits import APP_MAX_TEXT_IMAGES
 from zoo.pipelines import Text2ImagePipeline
@@ -76,6 +76,7 @@ def build(catalog: Catalog) -> None:
                                  columns=4, height=520, object_fit="contain", format="png", elem_id="text-gallery")
 
     dice.click(random_seed, None, seed, api_name="random_seed_text")
-    button.click(bind(text_to_image, catalog), [model, prompt, seed, count], gallery, api_name="text_to_image")
+    button.click(bind(text_to_image, catalog), [model, prompt, seed, count], gallery, api_name="text_to_image",
+                 concurrency_id=MODEL_QUEUE)
     prompt.submit(bind(text_to_image, catalog), [model, prompt, seed, count], gallery, api_name="text_to_image_submit",
-                  api_visibility="undocumented")
+                  concurrency_id=MODEL_QUEUE, api_visibility="undocumented")

@@ -458,3 +458,17 @@ def test_every_view_of_a_model_shares_one_generator(models: dict[str, str]) -> N
     views = [get_pipeline(choice, cls) for cls in (GANSamplingPipeline, GANInterpolationPipeline, GANStyleMixingPipeline)]
     assert len({id(v.generator) for v in views}) == 1  # loaded and held in memory once
     assert get_pipeline(choice, GANInterpolationPipeline) is views[1]
+
+
+def test_your_face_tab_finds_and_morphs_an_uploaded_photo(client: Client, models: dict[str, str], tmp_path: Path) -> None:
+    """Upload -> the model's version of the photo; then a GIF from it to a seed. Bad input reads clearly."""
+    photo = tmp_path / "me.png"
+    Image.fromarray((np.random.default_rng(0).random((80, 60, 3)) * 255).astype(np.uint8)).save(photo)
+    target, reconstruction = client.predict(models["stylegan"], handle_file(photo), api_name="/find_face")
+    assert _pixels(target).shape == _pixels(reconstruction).shape
+    gif = client.predict(models["stylegan"], 3, 4, api_name="/morph_face")
+    assert Image.open(gif).format == "GIF" and Image.open(gif).n_frames >= 4
+    with pytest.raises(AppError, match="No photo"):
+        client.predict(models["stylegan"], None, api_name="/find_face")
+    with pytest.raises(AppError, match="not in the list of choices"):  # only class-free models are offered
+        client.predict(models["conditional"], handle_file(photo), api_name="/find_face")

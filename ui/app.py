@@ -13,7 +13,7 @@ import gradio as gr
 
 from ui.catalog import DEVICE, Catalog, build_catalog
 from ui.gradio_patches import readable_input_errors
-from ui.tabs import interpolation, model_info, noise, sketch, text
+from ui.tabs import interpolation, model_info, noise, sketch, text, your_face
 from zoo import registry
 
 TITLE = "GAN Zoo"
@@ -64,6 +64,8 @@ def build_demo(
                 text.build(catalog)
             with gr.Tab("Latent interpolation", id="interpolation"):
                 interpolation.build(catalog)
+            with gr.Tab("Your face", id="your-face"):
+                your_face.build(catalog)
             with gr.Tab("Models", id="models"):
                 model_info.build(catalog)
         gr.Markdown(f"<small>Running on **{DEVICE}** · models load once and stay in memory.</small>")

@@ -96,6 +96,26 @@ def cmd_sample(args: argparse.Namespace) -> None:
     _save_image(image_grid(images), args.out)
 
 
+def cmd_project(args: argparse.Namespace) -> None:
+    """Your photo in the model's latent space: target | reconstruction side by side, plus ``w``."""
+    import PIL.Image
+    from safetensors.torch import save_file
+
+    from zoo.pipelines import GANInversionPipeline
+
+    try:
+        photo = PIL.Image.open(args.image)
+        photo.load()
+    except (OSError, SyntaxError, ValueError, PIL.UnidentifiedImageError, PIL.Image.DecompressionBombError) as err:
+        raise SystemExit(f"error: cannot read {args.image} as an image: {err}")
+    pipe = _load(args, GANInversionPipeline)
+    out = pipe(photo, num_steps=args.steps)
+    _save_image(image_grid([out.target, out.image], cols=2), args.out)
+    if args.w_out:
+        save_file({"w": out.w.contiguous()}, str(_writable(args.w_out)))
+        print(args.w_out)
+
+
 def cmd_export_onnx(args: argparse.Namespace) -> None:
     from zoo.onnx_export import export_onnx
 
@@ -180,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-label", type=int, default=None)
     p.add_argument("--onnx", type=Path, default=None, help="run this ONNX export (export-onnx) with onnxruntime")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("project", help="find the latent of your photo (GAN inversion); saves photo | reconstruction")
+    common(p, "faces-style-64", "projection.png")
+    p.add_argument("--image", type=Path, required=True)
+    p.add_argument("--steps", type=int, default=60, help="optimisation steps (60: a few seconds at 64 px on a CPU)")
+    p.add_argument("--w-out", type=Path, default=None, help="also save the latent w as safetensors")
+    p.set_defaults(func=cmd_project)
 
     p = sub.add_parser("export-onnx", help="the generator as an ONNX graph (dynamic batch; mapping and truncation inside)")
     common(p, "faces-projected-64", "model.onnx")

@@ -62,7 +62,7 @@ TASKS: dict[str, TaskSpec] = {
             UNCONDITIONAL, "faces from noise", "GANSamplingPipeline", "sample", "",
             ("images = pipe(batch_size=4, seed=0, truncation_psi=0.7).images  # the same seed gives the same images",
              'images[0].save("out.png")'),
-            views=("GANInterpolationPipeline", "GANStyleMixingPipeline"),
+            views=("GANInterpolationPipeline", "GANStyleMixingPipeline", "GANInversionPipeline"),
         ),
         TaskSpec(
             IMAGE_TO_IMAGE, "sketch to photo", "Sketch2PhotoPipeline", "sketch2photo", " --image sketch.png",

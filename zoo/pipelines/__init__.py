@@ -2,6 +2,7 @@
 
 from zoo.pipelines.base import ModelLoadError, ZooPipeline
 from zoo.pipelines.interpolation import GANInterpolationPipeline, write_gif, write_mp4
+from zoo.pipelines.inversion import GANInversionPipeline, InversionOutput
 from zoo.pipelines.sampling import GANSamplingPipeline
 from zoo.pipelines.sketch2photo import Sketch2PhotoPipeline
 from zoo.pipelines.style_mixing import GANStyleMixingPipeline
@@ -9,6 +10,8 @@ from zoo.pipelines.text2image import Text2ImagePipeline
 
 __all__ = [
     "GANInterpolationPipeline",
+    "GANInversionPipeline",
+    "InversionOutput",
     "GANSamplingPipeline",
     "GANStyleMixingPipeline",
     "ModelLoadError",

@@ -186,6 +186,19 @@ def test_interpolation_tab_and_style_mixing(page) -> None:
     _shot(page, "4_interpolation")
 
 
+def test_your_face_tab_upload_a_photo(page) -> None:
+    _open_tab(page, "Your face")
+    photo = ROOT / "data" / "london_faces" / "images" / "101_neutral.jpg"
+    page.locator("#face-upload input[type=file]").set_input_files(str(photo))
+    _wait_for_image(page, "#face-upload img")
+    page.click("#face-find")
+    _wait_for_image(page, "#face-reconstruction img")
+    _wait_for_image(page, "#face-target img")
+    page.click("#face-morph")
+    _wait_for_image(page, "#face-gif img")
+    _shot(page, "6_your_face")
+
+
 def test_models_tab(page) -> None:
     _open_tab(page, "Models")
     page.locator("#models-model input").click()

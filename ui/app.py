@@ -27,7 +27,8 @@ DEFAULT_MAX_QUEUE = 32
 HEADER = f"""
 # {TITLE}
 Small GANs trained from scratch on real face photos, published on the Hugging Face Hub, all in one place.
-Pick a tab: sample faces from noise, turn a sketch into a photo, write a description, or morph between faces.
+Pick a tab: sample faces from noise, turn a sketch into a photo, write a description, morph between faces,
+or find your own face in a model.
 """
 
 CSS = """

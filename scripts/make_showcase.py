@@ -23,6 +23,10 @@ def main() -> None:
     # psi 1 for the DCGAN generator (truncating z towards 0 fades its faces), 0.8 for the StyleGAN one.
     for name, psi in (("faces-projected-64", 1.0), ("faces-style-64", 0.8)):
         rows.append(registry.load_pipeline(name)(batch_size=COLS, seed=0, truncation_psi=psi).images)
+    if registry.get_entry("faces-expression-64").available:  # seeds 0-3 neutral, then the same seeds smiling
+        expression = registry.load_pipeline("faces-expression-64")
+        rows.append([image for label in (0, 1) for image in
+                     expression(batch_size=COLS // 2, seed=0, class_labels=label).images])
     sketches = sorted(EXAMPLES.glob("*.png"))[: COLS // 2]
     sketch_pipe = registry.load_pipeline("sketch2face-64")
     pairs = []

@@ -29,7 +29,8 @@ def fixed_outputs(name: str) -> np.ndarray:
 
     pipe = registry.load_pipeline(name)
     if isinstance(pipe, GANSamplingPipeline):
-        images = pipe(batch_size=2, seed=0, truncation_psi=0.7, output_type="np").images
+        labels = [0, 1] if pipe.generator.config.num_classes else None  # one image per class
+        images = pipe(batch_size=2, seed=0, truncation_psi=0.7, class_labels=labels, output_type="np").images
     elif isinstance(pipe, Sketch2PhotoPipeline):
         from PIL import Image
 

@@ -16,7 +16,7 @@ from zoo.pipelines import GANSamplingPipeline, Sketch2PhotoPipeline, Text2ImageP
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "london_faces"
-BUNDLED = ["faces-projected-64", "faces-style-64", "sketch2face-64", "text2face-64"]
+BUNDLED = ["faces-projected-64", "faces-expression-64", "faces-style-64", "sketch2face-64", "text2face-64"]
 
 
 def _dir(name: str) -> Path:
@@ -30,7 +30,8 @@ def _dir(name: str) -> Path:
 def test_bundled_model_generates_offline(name):
     pipe = registry.load_pipeline(name)
     if isinstance(pipe, GANSamplingPipeline):
-        images = pipe(batch_size=2, seed=0, truncation_psi=0.7, output_type="np").images
+        labels = [0, 1] if pipe.generator.config.num_classes else None  # one image per class
+        images = pipe(batch_size=2, seed=0, truncation_psi=0.7, class_labels=labels, output_type="np").images
     elif isinstance(pipe, Sketch2PhotoPipeline):
         sketch = pipe.sketch_of(np.full((64, 64, 3), 128, dtype=np.uint8) + np.eye(64, dtype=np.uint8)[..., None] * 100)
         images = pipe([sketch, sketch], output_type="np").images
@@ -99,7 +100,7 @@ def test_bundled_kid_recomputed_matches_the_card(name, real_train_features):
     assert scores["kid_mean"] == pytest.approx(metrics["kid_mean"], abs=max(0.015, 0.2 * metrics["kid_mean"]))
 
 
-@pytest.mark.parametrize("name", ["faces-projected-64", "faces-style-64"])
+@pytest.mark.parametrize("name", ["faces-projected-64", "faces-expression-64", "faces-style-64"])
 def test_face_models_beat_initialisation_and_an_early_checkpoint(name):
     history = {h["label"]: h for h in json.loads((_dir(name) / "metrics.json").read_text())["history"]}
     assert history["final"]["fid"] < history["step500"]["fid"]

@@ -98,16 +98,11 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 def cmd_project(args: argparse.Namespace) -> None:
     """Your photo in the model's latent space: target | reconstruction side by side, plus ``w``."""
-    import PIL.Image
     from safetensors.torch import save_file
 
     from zoo.pipelines import GANInversionPipeline
 
-    try:
-        photo = PIL.Image.open(args.image)
-        photo.load()
-    except (OSError, SyntaxError, ValueError, PIL.UnidentifiedImageError, PIL.Image.DecompressionBombError) as err:
-        raise SystemExit(f"error: cannot read {args.image} as an image: {err}")
+    photo = _read_image(args.image)
     pipe = _load(args, GANInversionPipeline)
     out = pipe(photo, num_steps=args.steps)
     _save_image(image_grid([out.target, out.image], cols=2), args.out)
@@ -148,16 +143,22 @@ def cmd_style_mix(args: argparse.Namespace) -> None:
     _save_image(image_grid(images, cols=len(images)), args.out)
 
 
-def cmd_sketch2photo(args: argparse.Namespace) -> None:
+def _read_image(path: Path):
+    """The image at ``path``, or an error that names the file instead of a traceback."""
     import PIL.Image
 
-    from zoo.pipelines import Sketch2PhotoPipeline
-
     try:
-        image = PIL.Image.open(args.image)
+        image = PIL.Image.open(path)
         image.load()
     except (OSError, SyntaxError, ValueError, PIL.UnidentifiedImageError, PIL.Image.DecompressionBombError) as err:
-        raise SystemExit(f"error: cannot read {args.image} as an image: {err}")
+        raise SystemExit(f"error: cannot read {path} as an image: {err}")
+    return image
+
+
+def cmd_sketch2photo(args: argparse.Namespace) -> None:
+    from zoo.pipelines import Sketch2PhotoPipeline
+
+    image = _read_image(args.image)
     pipe = _load(args, Sketch2PhotoPipeline)
     photo = pipe(image, from_photo=args.from_photo).images[0]
     _save_image(photo, args.out)

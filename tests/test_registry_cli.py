@@ -103,3 +103,23 @@ def test_python_m_zoo_sample_from_a_shell(checkpoints, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert PIL.Image.open(out).size == (RESOLUTION, RESOLUTION)
+
+
+def test_cli_project_export_onnx_and_sample_with_onnx(checkpoints, tmp_path, capsys):
+    """Your photo in the zoo, and the ONNX round trip: the onnxruntime grid equals the PyTorch one."""
+    import numpy as np
+
+    photo = tmp_path / "me.png"
+    PIL.Image.new("RGB", (50, 40), (180, 120, 90)).save(photo)
+    stylegan = str(checkpoints["stylegan"])
+    assert main(["project", "--model", stylegan, "--image", str(photo), "--steps", "3",
+                 "--out", str(tmp_path / "p.png"), "--w-out", str(tmp_path / "w.safetensors")]) == 0
+    assert PIL.Image.open(tmp_path / "p.png").size[0] > PIL.Image.open(tmp_path / "p.png").size[1]  # photo | reconstruction
+    assert (tmp_path / "w.safetensors").is_file()
+
+    assert main(["export-onnx", "--model", stylegan, "--out", str(tmp_path / "g.onnx")]) == 0
+    common = ["sample", "--model", stylegan, "--num", "4", "--psi", "0.7"]
+    assert main([*common, "--onnx", str(tmp_path / "g.onnx"), "--out", str(tmp_path / "onnx.png")]) == 0
+    assert main([*common, "--out", str(tmp_path / "torch.png")]) == 0
+    a, b = (np.asarray(PIL.Image.open(tmp_path / f"{n}.png"), dtype=int) for n in ("onnx", "torch"))
+    assert np.abs(a - b).max() <= 1  # the same seeds, the same faces (up to rounding)

@@ -93,3 +93,12 @@ def test_time_to_quality_scores_both_contenders_over_time(folder, tmp_path):
         assert [r["minutes"] for r in mine][0] == 0.0 and len(mine) == 3, mine
         assert mine[-1]["steps"] > 0 and all(math.isfinite(r["kid"]) for r in mine)
     assert (tmp_path / "time_to_quality.png").is_file() and "| reference |" in out
+
+
+def test_live_sketch_speed_times_the_live_handler(tmp_path):
+    from tiny import save_tiny_checkpoint
+
+    model = save_tiny_checkpoint("pix2pix", tmp_path / "tiny-pix2pix")
+    out = run_bench("bench/live_sketch_speed.py", "--model", str(model), "--calls", "3")
+    match = re.search(r"live update median ([\d.]+) ms, p95 ([\d.]+) ms over 3 calls", out)
+    assert match and positive(float(match.group(1))) and float(match.group(2)) >= float(match.group(1))

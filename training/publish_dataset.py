@@ -7,22 +7,21 @@ The folder must be an ``imagefolder`` (a ``metadata.csv`` with a ``file_name`` c
 class sub-folders), which is what both ``--data_dir`` and ``datasets.load_dataset`` read, so the Hub
 copy trains with ``--dataset your-org/london-faces``. The card keeps the folder's own ``README.md``
 (credit, licence terms) as its body and adds the Hub metadata; the folder itself is never changed,
-and the upload is one commit, so a failed publish can simply be run again.
+and the upload is one commit (retried on transient errors), so a failed publish can be run again.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
-from huggingface_hub import DatasetCard, DatasetCardData, HfApi, get_token
+from huggingface_hub import DatasetCard, DatasetCardData
 
 from training.data import IMAGE_EXTENSIONS
+from zoo.hub import publish_folder
 
 #: Hub size buckets for the card metadata.
 _SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"))
@@ -62,27 +61,20 @@ def publish_dataset(
     revision: Optional[str] = None,
     token: Optional[str] = None,
 ) -> str:
-    """Upload ``folder`` (plus its card) as the dataset repo ``repo_id``; returns the commit URL."""
+    """Upload ``folder`` (plus its card) as the dataset repo ``repo_id``; returns the commit URL.
+
+    The upload is :func:`zoo.hub.publish_folder`'s (token check, retries, one commit, the folder
+    staged so the card never overwrites its README)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a directory")
     num_images = _count_images(folder)
     if num_images == 0:
         raise ValueError(f"{folder} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
-    token = token or get_token()
-    if not token:
-        raise RuntimeError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (write access needed)")
     card = dataset_card(folder, license_, pretty_name or folder.name, num_images)
-    api = HfApi(token=token)
-    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    if revision:
-        api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="gan_zoo_dataset_") as staging:
-        staged = Path(staging) / "dataset"
-        shutil.copytree(folder, staged, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-        card.save(staged / "README.md")
-        return api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=staged, revision=revision,
-                                 commit_message=f"Upload {num_images} images ({folder.name})")
+    return publish_folder(folder, repo_id, repo_type="dataset", private=private, revision=revision, token=token,
+                          commit_message=f"Upload {num_images} images ({folder.name})",
+                          extra_files={"README.md": str(card).encode("utf-8")})
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -153,8 +153,10 @@ def publish_folder(
     max_retries: int = 5,
     backoff: float = 1.0,
     extra_files: Optional[dict[str, bytes]] = None,
+    repo_type: str = "model",
 ) -> str:
-    """Publish a checkpoint directory; returns the commit URL (a ``CommitInfo``, whose ``.oid`` is the sha).
+    """Publish a checkpoint directory (or, with ``repo_type="dataset"``, a data folder); returns the
+    commit URL (a ``CommitInfo``, whose ``.oid`` is the sha).
 
     ``extra_files`` (path in repo -> bytes) are added or replace the folder's files in the same single
     commit; they are staged in a temporary copy, so the local folder is never changed.
@@ -184,9 +186,11 @@ def publish_folder(
     def retry(what: str, call: Callable[[], T]) -> T:
         return _with_retries(call, what=what, endpoint=api.endpoint, max_retries=max_retries, backoff=backoff)
 
-    retry(f"create repo {repo_id}", lambda: api.create_repo(repo_id, private=private, exist_ok=True))
+    retry(f"create repo {repo_id}",
+          lambda: api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True))
     if revision and revision != constants.DEFAULT_REVISION:
-        retry(f"create branch {revision}", lambda: api.create_branch(repo_id, branch=revision, exist_ok=True))
+        retry(f"create branch {revision}",
+              lambda: api.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True))
     with tempfile.TemporaryDirectory(prefix="gan_zoo_publish_") as staging:
         upload_from = folder
         if extra_files:
@@ -199,6 +203,7 @@ def publish_folder(
             f"upload {folder} to {repo_id}",
             lambda: api.upload_folder(
                 repo_id=repo_id,
+                repo_type=repo_type,
                 folder_path=upload_from,
                 revision=revision,
                 commit_message=commit_message,

@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import PIL.Image
 import torch
 
@@ -49,13 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     steps = args.steps or DEFAULT_STEPS
     rows = data.heldout_idx[: args.people].tolist()
 
-    def perceptual(a: torch.Tensor, b: torch.Tensor) -> float:
-        net = pipe.perceptual_network()
-        size = (128, 128)
-        fa = net(torch.nn.functional.interpolate(a, size=size, mode="bilinear", align_corners=False))[:3]
-        fb = net(torch.nn.functional.interpolate(b, size=size, mode="bilinear", align_corners=False))[:3]
-        norm = torch.nn.functional.normalize
-        return float(sum((norm(x, dim=1) - norm(y, dim=1)).square().sum(dim=1).mean() for x, y in zip(fa, fb)))
+    def perceptual(a: torch.Tensor, b: torch.Tensor) -> float:  # the distance the projector minimises
+        return float(pipe.perceptual_distance(pipe.perceptual_features(a), pipe.perceptual_features(b)))
 
     targets, recons, seconds = [], [], []
     for row in rows:
@@ -69,8 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     generator = pipe.generator
     with torch.no_grad():
         mean_w = generator.mean_w().expand(1, generator.num_ws, -1)
-        kwargs = {"noise_mode": "const"} if getattr(generator, "supports_style_mixing", False) else {}
-        average = _to_tensor(pipe.postprocess(generator.synthesize(mean_w, None, **kwargs), "pil")[0]).expand_as(target)
+        average = _to_tensor(pipe.postprocess(generator.synthesize(mean_w, None), "pil")[0]).expand_as(target)
         scores = {"inversion": (recon, paired_metrics(recon, target)), "average face": (average, paired_metrics(average, target))}
         print(f"## GAN inversion of held-out people: {args.model}, {len(rows)} photos, {steps} steps, "
               f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}")

@@ -63,13 +63,26 @@ class GANInversionPipeline(ZooPipeline):
             GANInversionPipeline._features = EfficientNetLite0Features().eval().requires_grad_(False)
         return GANInversionPipeline._features
 
+    def perceptual_features(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """The first three EfficientNet-lite0 stages of ``images`` (in ``[-1, 1]``), each map unit-normalised
+        over channels (as LPIPS does), so every stage counts alike and the distance is on the scale of
+        the pixel loss whatever the feature magnitudes. 64 px faces are seen at 128 px (the network
+        was trained on ~224 px images)."""
+        network = self.perceptual_network().to(images.device)
+        maps = network(F.interpolate(images, size=(128, 128), mode="bilinear", align_corners=False))[:3]
+        return [F.normalize(m, dim=1) for m in maps]
+
+    @staticmethod
+    def perceptual_distance(a: list[torch.Tensor], b: list[torch.Tensor]) -> torch.Tensor:
+        """Between two :meth:`perceptual_features` lists (0 = identical)."""
+        return sum((x - y).square().sum(dim=1).mean() for x, y in zip(a, b))
+
     def __call__(
         self,
         image: Any,
         num_steps: int = DEFAULT_STEPS,
         learning_rate: float = 0.1,
         perceptual_weight: float = 1.0,
-        seed: int = 0,
         callback: Optional[Callable[[int, int, float], None]] = None,
     ) -> InversionOutput:
         generator = self.generator
@@ -83,33 +96,24 @@ class GANInversionPipeline(ZooPipeline):
         resolution = generator.config.resolution
         target_image = square_crop(image, resolution)
         target = _to_tensor(target_image).to(self.model_device)
-        features = self.perceptual_network().to(self.model_device)
-
-        def perceive(x: torch.Tensor) -> list[torch.Tensor]:
-            # The network was trained on ~224 px images: 64 px faces are seen at 128 px. Each map is
-            # unit-normalised over channels (as LPIPS does), so every stage counts alike and the
-            # distance is on the same scale as the pixel loss whatever the feature magnitudes.
-            maps = features(F.interpolate(x, size=(128, 128), mode="bilinear", align_corners=False))[:3]
-            return [F.normalize(m, dim=1) for m in maps]
-
         with torch.no_grad():
-            target_features = perceive(target)
+            target_features = self.perceptual_features(target)
             w = generator.mean_w().detach().clone().float()
             w = w.expand(1, generator.num_ws, w.shape[-1]).clone()
         w.requires_grad_(True)
         optimiser = torch.optim.Adam([w], lr=learning_rate, betas=(0.9, 0.999))
-        synthesize = (lambda w_: generator.synthesize(w_, None, noise_mode="const")) if getattr(
-            generator, "supports_style_mixing", False) else (lambda w_: generator.synthesize(w_, None))
         losses = []
-        was_training = generator.training
+        # Eval mode: fixed noise inputs (as the pipelines sample). Only w is optimised; the shared
+        # generator's flags are put back afterwards.
+        was_training, trainable = generator.training, [p.requires_grad for p in generator.parameters()]
         generator.eval().requires_grad_(False)
         try:
             for step in range(num_steps):
-                image_now = synthesize(w)
+                image_now = generator.synthesize(w, None)
                 loss = (image_now - target).abs().mean()
                 if perceptual_weight:
-                    loss = loss + perceptual_weight * sum(
-                        (a - b).square().sum(dim=1).mean() for a, b in zip(perceive(image_now), target_features)
+                    loss = loss + perceptual_weight * self.perceptual_distance(
+                        self.perceptual_features(image_now), target_features
                     )
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
@@ -117,10 +121,12 @@ class GANInversionPipeline(ZooPipeline):
                 losses.append(float(loss.detach()))
                 if callback is not None:
                     callback(step + 1, num_steps, losses[-1])
+            with torch.no_grad():
+                final = generator.synthesize(w.detach(), None)
         finally:
             generator.train(was_training)
-        with torch.no_grad():
-            final = synthesize(w.detach())
+            for param, flag in zip(generator.parameters(), trainable):
+                param.requires_grad_(flag)
         reconstruction = self.postprocess(final, "pil")[0]
         return InversionOutput(image=reconstruction, target=target_image, w=w.detach(), losses=losses)
 
@@ -133,8 +139,4 @@ class GANInversionPipeline(ZooPipeline):
         w_b = generator.map(z, None, truncation_psi=check_psi(truncation_psi))
         t = interpolation_weights(num_frames).to(self.model_device)[:, None, None]
         frames = lerp(w.to(w_b.dtype).expand(num_frames, -1, -1), w_b.expand(num_frames, -1, -1), t)
-        if getattr(generator, "supports_style_mixing", False):
-            images = generator.synthesize(frames, None, noise_mode="const")
-        else:
-            images = generator.synthesize(frames, None)
-        return self.postprocess(images, "pil")
+        return self.postprocess(generator.synthesize(frames, None), "pil")

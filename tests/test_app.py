@@ -205,7 +205,9 @@ def test_live_sketch_updates_without_the_button(client: Client, models: dict[str
     file = handle_file(sketch_png)
     canvas = {"background": file, "layers": [], "composite": file, "id": None}
     seen, photo = client.predict(models["pix2pix"], canvas, True, api_name="/sketch_live")
-    assert np.array_equal(_pixels(photo), _pixels(_sketch(client, models, canvas=canvas)[1]))
+    button_seen, button_photo = _sketch(client, models, canvas=canvas)
+    assert np.array_equal(_pixels(photo), _pixels(button_photo))
+    assert np.array_equal(_pixels(seen), _pixels(button_seen))  # and shows the same input
     blank = tmp_path / "blank.png"
     Image.new("RGBA", (64, 64), (255, 255, 255, 0)).save(blank)
     empty = {"background": handle_file(blank), "layers": [], "composite": handle_file(blank), "id": None}

@@ -50,6 +50,15 @@ def _canvas_image(canvas: Any) -> Optional[PIL.Image.Image]:
     return None
 
 
+def _render(pipe: Sketch2PhotoPipeline, image: PIL.Image.Image, from_photo: bool) -> tuple[str, str]:
+    """(what the model saw, the generated photo), both at the model's own resolution (the input's
+    aspect ratio) and enlarged with visible pixels: what the button and every live stroke show."""
+    with user_errors():
+        seen = pipe.sketch_of(image, from_photo=from_photo, at_model_resolution=True)
+        photo = pipe(image, from_photo=from_photo, at_model_resolution=True).images[0]
+    return shown(seen, "sketch"), shown(photo, "photo")
+
+
 @GPU
 def sketch_to_photo(
     catalog: Catalog,
@@ -72,11 +81,7 @@ def sketch_to_photo(
     progress(0.1, desc="Loading model")
     pipe = get_pipeline(choice, Sketch2PhotoPipeline)
     progress(0.4, desc="Drawing the photo")
-    with user_errors():
-        # Both at the model's own resolution (the input's aspect ratio), then enlarged with visible pixels.
-        seen = pipe.sketch_of(image, from_photo=bool(from_photo), at_model_resolution=True)
-        photo = pipe(image, from_photo=bool(from_photo), at_model_resolution=True).images[0]
-    return shown(seen, "sketch"), shown(photo, "photo")
+    return _render(pipe, image, bool(from_photo))
 
 
 @GPU
@@ -87,11 +92,7 @@ def live_photo(catalog: Catalog, model: str, sketch: Any) -> tuple[Optional[str]
     image = _canvas_image(sketch)
     if choice is None or choice.error or image is None or image.getbbox() is None:
         return None, None
-    pipe = get_pipeline(choice, Sketch2PhotoPipeline)
-    with user_errors():
-        seen = pipe.sketch_of(image, at_model_resolution=True)
-        photo = pipe(image, at_model_resolution=True).images[0]
-    return shown(seen, "sketch"), shown(photo, "photo")
+    return _render(get_pipeline(choice, Sketch2PhotoPipeline), image, from_photo=False)
 
 
 def build(catalog: Catalog) -> None:

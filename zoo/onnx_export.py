@@ -93,8 +93,8 @@ def export_onnx(generator: nn.Module, out: str | Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     graph = graph_of(generator.float())
-    names = list(example_inputs(generator, [0, 1]))
-    args = tuple(torch.from_numpy(v) for v in example_inputs(generator, [0, 1]).values())
+    inputs = example_inputs(generator, [0, 1])
+    names, args = list(inputs), tuple(torch.from_numpy(v) for v in inputs.values())
     batch = torch.export.Dim("batch", min=1, max=1024)
     was_training = generator.training
     # The style-based generator's fused modulated conv is a grouped conv whose group count is the batch

@@ -138,8 +138,16 @@ def family_of_generator(class_name: Optional[str]) -> Optional[FamilySpec]:
     return next((f for f in FAMILIES.values() if f.generator_class == class_name), None)
 
 
-def task_of_pipeline(class_name: Optional[str]) -> Optional[str]:
-    """The task a pipeline class serves (its own task, or the task it is a view of)."""
+def pipeline_class_name(saved) -> Optional[str]:
+    """``model_index.json``'s ``_class_name``: a class name, or ``[module, class]`` in a repo published
+    with its own code (see :mod:`zoo.hub_code`)."""
+    return saved[1] if isinstance(saved, list) and len(saved) == 2 else saved
+
+
+def task_of_pipeline(class_name) -> Optional[str]:
+    """The task a pipeline class serves (its own task, or the task it is a view of); ``class_name``
+    may be in either form :func:`pipeline_class_name` reads."""
+    class_name = pipeline_class_name(class_name)
     return next((t.id for t in TASKS.values() if class_name == t.pipeline_class or class_name in t.views), None)
 
 

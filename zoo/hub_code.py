@@ -108,7 +108,7 @@ def hub_files(folder: Path) -> dict[str, bytes]:
     index = json.loads((folder / "model_index.json").read_text())
     code = remote_code().encode("utf-8")
     files = {f"{REMOTE_MODULE}.py": code}
-    index["_class_name"] = [REMOTE_MODULE, _class_name(index["_class_name"])]
+    index["_class_name"] = [REMOTE_MODULE, families.pipeline_class_name(index["_class_name"])]
     for name, spec in list(index.items()):
         if not name.startswith("_") and isinstance(spec, list) and len(spec) == 2 and spec[0]:
             index[name] = [REMOTE_MODULE, spec[1]]
@@ -116,7 +116,3 @@ def hub_files(folder: Path) -> dict[str, bytes]:
     files["model_index.json"] = (json.dumps(index, indent=2) + "\n").encode("utf-8")
     return files
 
-
-def _class_name(value) -> str:
-    """``_class_name`` is a class name, or ``[module, class name]`` once published with code."""
-    return value[1] if isinstance(value, list) else value

@@ -147,8 +147,6 @@ def task_of(path: str | os.PathLike) -> str:
     index = Path(path) / "model_index.json"
     try:
         class_name = json.loads(index.read_text()).get("_class_name")
-        if isinstance(class_name, list) and len(class_name) == 2:  # [module, class]: published with its code
-            class_name = class_name[1]
     except (OSError, ValueError, AttributeError) as err:
         raise ValueError(f"{index} cannot be read as a pipeline index: {err}") from err
     task = families.task_of_pipeline(class_name)

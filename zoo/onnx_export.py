@@ -120,14 +120,16 @@ def run_onnx(path: str | Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
     return session.run(["images"], {k: v for k, v in inputs.items() if k in wanted})[0]
 
 
-_SESSIONS: dict[str, object] = {}
+_SESSIONS: dict[tuple[str, int], object] = {}
 
 
 def _session(path: str):
+    """One onnxruntime session per file version: re-exporting to the same path gives a new session."""
     import onnxruntime
 
-    if path not in _SESSIONS:
+    key = (str(Path(path).resolve()), Path(path).stat().st_mtime_ns)
+    if key not in _SESSIONS:
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        _SESSIONS[path] = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    return _SESSIONS[path]
+        _SESSIONS[key] = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return _SESSIONS[key]

@@ -43,6 +43,7 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
     if family not in families.FAMILIES:
         raise ValueError(f"training_summary.json has family {family!r}; expected one of {sorted(families.FAMILIES)}")
     spec = families.family(family)
+    classes = list(summary.get("class_names") or [])
     config = summary.get("config") or {}
     dataset = summary.get("dataset") or {}
     model = repo_id or str(root)
@@ -52,7 +53,9 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
         model_name=model_name,
         library_name="diffusers",
         pipeline_tag=spec.task,
-        tags=["gan", family, "gan-zoo", "custom_code", *(["class-conditional"] if summary.get("class_names") else [])],
+        # custom_code: a published repo carries gan_zoo_code.py (zoo/hub_code.py); a local folder does not.
+        tags=["gan", family, "gan-zoo", *(["custom_code"] if repo_id else []),
+              *(["class-conditional"] if classes else [])],
         datasets=[dataset["hub_id"]] if dataset.get("hub_id") else None,  # only Hub dataset ids belong here
         eval_results=_eval_results(spec, metrics, dataset) or None,
         **_license_fields(summary.get("license") or config.get("license") or dataset.get("license")),
@@ -64,9 +67,10 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
         description=spec.description,
         family_name=spec.display_name,
         resolution=summary.get("resolution") or config.get("resolution") or NOT_RECORDED,
-        python_snippet=families.python_usage(spec.task, model).rstrip("\n"),
-        diffusers_snippet=families.diffusers_usage(spec.task, model).rstrip("\n"),
-        cli_command=families.cli_usage(spec.task, model),
+        python_snippet=families.python_usage(spec.task, model, class_names=classes).rstrip("\n"),
+        diffusers_snippet=(families.diffusers_usage(spec.task, repo_id, class_names=classes).rstrip("\n")
+                           if repo_id else None),
+        cli_command=families.cli_usage(spec.task, model, class_names=classes),
         dataset={key: _or(dataset.get(key), NOT_RECORDED) for key in
                  ("name", "num_images", "train_size", "heldout_size", "license", "credit")},
         training={

@@ -157,3 +157,17 @@ def test_readme_model_tables_are_what_the_script_prints(capsys):
     begin = readme.index("<!-- BEGIN MODEL TABLE (python scripts/model_table.py) -->")
     end = readme.index("<!-- END MODEL TABLE -->")
     assert readme[begin:end].split("-->", 1)[1].strip() == printed
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_card_python_snippet_runs(name, tmp_path, monkeypatch):
+    """The card's GAN Zoo usage code runs as written (the class-conditional model's names its class)."""
+    import re
+
+    card = (_dir(name) / "README.md").read_text()
+    snippet = next(code for code in re.findall(r"```python\n(.*?)```", card, flags=re.DOTALL) if "zoo." in code)
+    drawing = ROOT / "ui" / "examples" / "drawing_003.png"
+    code = snippet.replace('"out.png"', repr(str(tmp_path / "out.png"))).replace('"sketch.png"', repr(str(drawing)))
+    monkeypatch.chdir(ROOT)  # the card names the bundled folder relative to the repository
+    exec(compile(code, f"{name} card", "exec"), {})
+    assert (tmp_path / "out.png").is_file()

@@ -55,6 +55,13 @@ def test_card_metadata_and_usage_per_family(tmp_path: Path, family: str) -> None
     assert f"{command} --model {REPO}" in card.text and "--seed 0 --out out.png" in card.text
 
 
+def test_local_card_does_not_offer_the_plain_diffusers_snippet(tmp_path: Path) -> None:
+    """Only a published repo carries gan_zoo_code.py, so only its card shows trust_remote_code loading."""
+    card = render_model_card(write_fake_checkpoint(tmp_path / "run", "dcgan"))
+    assert "trust_remote_code=True)" not in card.text and "custom_code" not in card.data.tags
+    assert "python -m training.publish" in card.text and "GANSamplingPipeline.from_pretrained(" in card.text
+
+
 def test_metadata_licence_ids_hub_datasets_and_splits(tmp_path: Path) -> None:
     """Written licence names map to Hub ids, Hub data is cited by id, held-out scores say so."""
     root = write_fake_checkpoint(tmp_path / "run", "pix2pix")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 #: Task ids are the Hub's ``pipeline_tag`` values, so a card's metadata and the app's tabs agree.
 UNCONDITIONAL = "unconditional-image-generation"
@@ -31,7 +31,9 @@ class TaskSpec:
     pipeline_class: str  # the zoo.pipelines class written into model_index.json
     cli_command: str
     cli_example_args: str  # what the CLI command needs besides --model/--seed/--out
-    usage: tuple[str, ...]  # Python lines after ``pipe = <pipeline_class>.from_pretrained(...)``
+    #: Python lines after ``pipe = <pipeline_class>.from_pretrained(...)``; ``{class_arg}`` marks where a
+    #: class-conditional model's call takes its class.
+    usage: tuple[str, ...]
     usage_imports: tuple[str, ...] = ()
     paired_metrics: bool = False  # outputs have a ground truth (held-out L1/SSIM are measured)
     #: Other pipelines that read the same checkpoints (another view of the task, never saved as such).
@@ -60,7 +62,7 @@ TASKS: dict[str, TaskSpec] = {
     for t in (
         TaskSpec(
             UNCONDITIONAL, "faces from noise", "GANSamplingPipeline", "sample", "",
-            ("images = pipe(batch_size=4, seed=0, truncation_psi=0.7).images  # the same seed gives the same images",
+            ("images = pipe(batch_size=4, seed=0, truncation_psi=0.7{class_arg}).images  # the same seed gives the same images",
              'images[0].save("out.png")'),
             views=("GANInterpolationPipeline", "GANStyleMixingPipeline", "GANInversionPipeline"),
         ),
@@ -157,7 +159,19 @@ def model_class(spec: FamilySpec, which: str = "generator") -> type:
     return getattr(importlib.import_module(spec.module), name)
 
 
-def python_usage(task_id: str, model: str, revision: Optional[str] = None, registered: bool = False) -> str:
+def _usage(spec: TaskSpec, load: list[str], class_names: Sequence[str]) -> str:
+    """The imports, the ``load`` lines and the task's calls; a class-conditional model's call names its
+    last class (a model without classes is called as the task's usage shows)."""
+    calls = list(spec.usage)
+    if class_names:
+        label = len(class_names) - 1
+        calls = [f"# class {label} = {class_names[label]!r} (classes: {', '.join(class_names)})", *calls]
+    class_arg = f", class_labels={len(class_names) - 1}" if class_names else ""
+    return "\n".join([*spec.usage_imports, *load, *(c.replace("{class_arg}", class_arg) for c in calls)]) + "\n"
+
+
+def python_usage(task_id: str, model: str, revision: Optional[str] = None, registered: bool = False,
+                 class_names: Sequence[str] = ()) -> str:
     """Copy-paste code that loads ``model`` with its task's pipeline and uses it.
 
     ``registered`` models (the bundled ones) load by name through the registry; anything else (a
@@ -170,17 +184,17 @@ def python_usage(task_id: str, model: str, revision: Optional[str] = None, regis
         revision_arg = f', revision="{revision}"' if revision else ""
         load = [f"from zoo.pipelines import {spec.pipeline_class}", "",
                 f'pipe = {spec.pipeline_class}.from_pretrained("{model}"{revision_arg})']
-    return "\n".join([*spec.usage_imports, *load, *spec.usage]) + "\n"
+    return _usage(spec, load, class_names)
 
 
-def diffusers_usage(task_id: str, model: str) -> str:
+def diffusers_usage(task_id: str, model: str, class_names: Sequence[str] = ()) -> str:
     """Copy-paste code that loads a published repo with plain diffusers (its own code, trust_remote_code)."""
-    spec = task(task_id)
-    lines = [*spec.usage_imports, "from diffusers import DiffusionPipeline", "",
-             f'pipe = DiffusionPipeline.from_pretrained("{model}", trust_remote_code=True)', *spec.usage]
-    return "\n".join(lines) + "\n"
+    load = ["from diffusers import DiffusionPipeline", "",
+            f'pipe = DiffusionPipeline.from_pretrained("{model}", trust_remote_code=True)']
+    return _usage(task(task_id), load, class_names)
 
 
-def cli_usage(task_id: str, model: str) -> str:
+def cli_usage(task_id: str, model: str, class_names: Sequence[str] = ()) -> str:
     spec = task(task_id)
-    return f"python -m zoo {spec.cli_command} --model {model}{spec.cli_example_args} --seed 0 --out out.png"
+    class_arg = f" --class-label {len(class_names) - 1}" if class_names and spec.id == UNCONDITIONAL else ""
+    return f"python -m zoo {spec.cli_command} --model {model}{spec.cli_example_args}{class_arg} --seed 0 --out out.png"

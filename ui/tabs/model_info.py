@@ -45,7 +45,8 @@ def python_snippet(choice: ModelChoice) -> str:
     task = choice.task if choice.task in families.TASKS else families.UNCONDITIONAL
     target = choice.directory if choice.kind == "local" and choice.directory else choice.key
     bundled = choice.kind == "bundled"
-    code = families.python_usage(task, choice.key if bundled else target, choice.revision, registered=bundled)
+    code = families.python_usage(task, choice.key if bundled else target, choice.revision, registered=bundled,
+                                 class_names=choice.class_names)
     if choice.supports_style_mixing:
         interpolation = (
             f'load_pipeline("{choice.key}", GANInterpolationPipeline)' if choice.kind == "bundled"

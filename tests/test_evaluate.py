@@ -43,6 +43,9 @@ def test_scorecard_with_reference_is_written_printed_and_carded(checkpoint, caps
     train = suite["vs_train"]
     assert train["num_fake_kid"] == 16 and train["num_fake_pr"] == train["num_real"] == metrics["num_real"]
     assert 0 <= metrics["precision"] <= 1 and metrics["memorisation_ratio"] > 0
+    from training.config import portable_path
+
+    assert f"--data_dir {portable_path(str(folder))} --num_samples 16" in metrics["evaluated_with"]  # re-runnable
     assert (run / "samples" / "nearest_neighbours.png").is_file()
     card = render_model_card(run).content
     assert "Quality scorecard" in card and "half B (best possible)" in card

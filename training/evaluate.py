@@ -21,7 +21,7 @@ import torch
 from accelerate.utils import set_seed
 from safetensors.torch import load_file
 
-from training.config import build_config
+from training.config import build_config, portable_path
 from training.data import load_data
 from training import scorecard
 from training.generator_metrics import fid_kid, paired
@@ -127,7 +127,7 @@ def evaluate(
     if metrics.get("evaluated_with") and kept:
         metrics["kept_history_evaluated_with"] = metrics["evaluated_with"]
     metrics["evaluated_with"] = (
-        f"python -m training.evaluate {checkpoint_dir} --num_samples {num_samples}"
+        f"python -m training.evaluate {checkpoint_dir} --data_dir {portable_path(str(data_dir))} --num_samples {num_samples}"
         + (" --compare-init" if compare_init else "")
         + "".join(f" --compare {label}=<weights>" for label in (compare or {}))
     )

@@ -26,7 +26,7 @@ REMOTE_MODULE = "gan_zoo_code"
 REMOTE_PACKAGE = "gan_zoo_hub"
 _ROOT = Path(__file__).resolve().parent
 #: Files a model needs at inference time: no CLI, registry, Hub client or discriminator-only code.
-_LEFT_OUT = {"cli.py", "__main__.py", "registry.py", "hub.py", "hub_code.py", "projected.py"}
+_LEFT_OUT = {"cli.py", "__main__.py", "registry.py", "hub.py", "hub_code.py", "onnx_export.py", "projected.py"}
 
 _TEMPLATE = '''"""GAN Zoo model code for diffusers (trust_remote_code): generated on publishing; do not edit.
 

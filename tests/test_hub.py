@@ -222,3 +222,28 @@ def test_a_publish_cut_off_at_the_commit_keeps_everything_and_can_be_rerun(
     publish_checkpoint(checkpoint, REPO)  # the cut-off is over: the same command again
     code = {"gan_zoo_code.py", "generator/gan_zoo_code.py"}
     assert set(loopback_hub.repos[REPO].head()) == PUBLISHED | {"README.md", ".gitattributes"} | code
+
+
+def test_the_app_loads_the_commit_whose_card_it_shows(loopback_hub: HubHandle, checkpoint: Path, monkeypatch) -> None:
+    """A branch that moves after the app read the card must not change the weights it then loads."""
+    from ui import catalog
+
+    weights = checkpoint / "generator" / "diffusion_pytorch_model.safetensors"
+    first = publish_folder(checkpoint, REPO).oid
+    choice = catalog.inspect_model(f"{REPO}@main")
+    assert choice.error is None and choice.commit == first
+    assert f"(commit `{first[:12]}`)" in choice.source_text
+    assert (Path(choice.directory) / "README.md").is_file()  # the card the Models tab shows, from `first`
+
+    old = weights.read_bytes()
+    weights.write_bytes(old + b" ")
+    assert publish_folder(checkpoint, REPO).oid != first  # main has moved on
+    assert choice.load_target == (REPO, first)
+    asked: list[tuple] = []
+    monkeypatch.setattr(catalog.registry, "load_pipeline", lambda *args: asked.append(args) or object())
+    catalog.get_pipeline(choice, object)
+    assert asked == [(REPO, object, first, catalog.DEVICE)]
+    assert (resolve_model_dir(REPO, revision=first) / weights.relative_to(checkpoint)).read_bytes() == old
+    # A local or bundled model has no commit and is loaded by its key.
+    local = catalog.inspect_model(str(checkpoint))
+    assert local.commit is None and local.load_target == (str(checkpoint), None)

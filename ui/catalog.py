@@ -18,6 +18,7 @@ import torch
 
 from ui.checks import user_error
 from zoo import families, registry
+from zoo.hub import resolve_model_dir, snapshot_commit, split_revision
 from zoo.pipelines import ZooPipeline
 
 #: Where the models run.
@@ -39,6 +40,7 @@ class ModelChoice:
     family: str = "unknown"
     kind: str = "local"  # "bundled" | "local" | "hub"
     revision: Optional[str] = None
+    commit: Optional[str] = None  # a Hub model's resolved commit: the card shown and the weights loaded
     directory: Optional[str] = None
     resolution: Optional[int] = None
     num_classes: int = 0
@@ -52,6 +54,13 @@ class ModelChoice:
         return bool(spec and spec.style_mixing)
 
     @property
+    def load_target(self) -> tuple[str, Optional[str]]:
+        """(name, revision) to load: a Hub model by the commit whose card the Models tab shows."""
+        if self.commit:
+            return split_revision(self.key)[0], self.commit
+        return self.key, self.revision
+
+    @property
     def native_size(self) -> str:
         return f"{self.resolution}x{self.resolution}" if self.resolution else "unknown"
 
@@ -60,7 +69,8 @@ class ModelChoice:
         if self.kind == "bundled":
             return f"bundled with the app: `{self.directory}`"
         if self.kind == "hub":
-            return f"Hugging Face Hub: `{self.key}` @ `{self.revision or 'main'}`"
+            commit = f" (commit `{self.commit[:12]}`)" if self.commit else ""
+            return f"Hugging Face Hub: `{self.key}` @ `{self.revision or 'main'}`{commit}"
         return f"local directory: `{self.directory}`"
 
 
@@ -136,9 +146,8 @@ def describe_directory(directory: Path) -> dict[str, Any]:
 
 def inspect_model(key: str, label: Optional[str] = None, description: str = "") -> ModelChoice:
     """Work out what a name, directory or Hub id is without loading weights; failures become ``error``."""
-    from zoo.hub import resolve_model_dir
 
-    kind, revision, directory = "local", None, None
+    kind, revision, commit, directory = "local", None, None, None
     try:
         location, revision = registry.resolve(key)
         is_dir = Path(location).is_dir()
@@ -147,13 +156,14 @@ def inspect_model(key: str, label: Optional[str] = None, description: str = "") 
         )
         path = resolve_model_dir(location, revision=revision, with_card=True)  # the Models tab shows the card
         directory = str(path)
+        commit = snapshot_commit(path) if kind == "hub" else None
         info = describe_directory(path)
     except Exception as err:  # noqa: BLE001 - any failure is shown in the UI instead of stopping the app
         kind = "hub" if "/" in key and not Path(key).exists() else kind
         return ModelChoice(key=key, label=f"{label or key} (unavailable)", task=None, kind=kind, revision=revision,
                            directory=directory, description=description, error=str(err) or type(err).__name__)
-    return ModelChoice(key=key, label=label or key, kind=kind, revision=revision, directory=directory,
-                       description=description, **info)
+    return ModelChoice(key=key, label=label or key, kind=kind, revision=revision, commit=commit,
+                       directory=directory, description=description, **info)
 
 
 def build_catalog(models: Sequence[str] = (), include_bundled: bool = True) -> Catalog:
@@ -190,14 +200,15 @@ def get_pipeline(choice: ModelChoice, pipeline_class: type[ZooPipeline]) -> ZooP
     Only the first request for a model takes the lock (so two of them do not load it twice);
     every later request finds it in ``_loaded`` and never waits behind another model's loading.
     """
-    key = (choice.key, choice.revision, pipeline_class)
+    name, revision = choice.load_target
+    key = (name, revision, pipeline_class)
     pipe = _loaded.get(key)
     if pipe is not None:
         return pipe
     with _load_lock:
         if key not in _loaded:
             try:
-                _loaded[key] = registry.load_pipeline(choice.key, pipeline_class, choice.revision, DEVICE)
+                _loaded[key] = registry.load_pipeline(name, pipeline_class, revision, DEVICE)
             except Exception as err:  # noqa: BLE001 - load failures are user-facing, the app must stay up
                 raise gr.Error(f"Could not load model {choice.key!r}: {err}") from err
         return _loaded[key]

@@ -133,6 +133,19 @@ def download_pipeline_dir(
     return root
 
 
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def snapshot_commit(folder: Union[str, os.PathLike]) -> Optional[str]:
+    """The commit a Hub download folder holds (huggingface_hub names snapshots by commit), else None.
+
+    Why: a branch name like ``main`` can move between two downloads; loading by the commit that the
+    first download resolved keeps the card a user read and the weights they run the same version.
+    """
+    folder = Path(folder)
+    return folder.name if folder.parent.name == "snapshots" and _COMMIT.fullmatch(folder.name) else None
+
+
 def _cached_pickle_files(repo_id: str, commit: str, cache_dir: Optional[Union[str, os.PathLike]]) -> list[str]:
     """Pickled files of the repo at ``commit``, from the tree listing snapshot_download cached (no network)."""
     try:

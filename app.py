@@ -1,6 +1,6 @@
 """GAN Zoo showcase app (also the Hugging Face Space entry point).
 
-    python app.py [--model org/name ...] [--port 7860] [--share]
+    python app.py [--model org/name ...] [--port 7860] [--share] [--backend onnx]
 
 Extra models may also come from ``GAN_ZOO_MODELS=org/a,org/b`` or from ``models.txt`` next to
 this file (``scripts/space_export.py`` writes it for a Space); all three use one syntax: ids separated
@@ -20,6 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from ui import build_demo, launch_options  # noqa: E402
+from ui.catalog import BACKENDS  # noqa: E402
 
 MODELS_FILE = Path(__file__).with_name("models.txt")
 
@@ -32,12 +33,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         help="interface to listen on (0.0.0.0 inside containers and Spaces)")
     parser.add_argument("--share", action="store_true", help="create a temporary public gradio.live link")
+    parser.add_argument("--backend", choices=BACKENDS, default=os.environ.get("GAN_ZOO_BACKEND", "torch"),
+                        help="onnx: faces from noise run on onnxruntime, each model exported once on first use "
+                             "(cached in $GAN_ZOO_ONNX_CACHE, default ~/.cache/gan_zoo/onnx)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    demo = build_demo(models=args.model, models_file=MODELS_FILE)
+    demo = build_demo(models=args.model, models_file=MODELS_FILE, backend=args.backend)
     demo.launch(**launch_options(server_name=args.host, server_port=args.port, share=args.share))
 
 

@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence
 
 import gradio as gr
 
-from ui.catalog import DEVICE, Catalog, build_catalog
+from ui.catalog import BACKENDS, DEVICE, Catalog, build_catalog
 from ui.gradio_patches import readable_input_errors
 from ui.tabs import interpolation, model_info, noise, sketch, text, your_face
 from zoo import registry
@@ -45,14 +45,19 @@ def build_demo(
     catalog: Optional[Catalog] = None,
     concurrency_limit: int = DEFAULT_CONCURRENCY,
     max_queue: Optional[int] = DEFAULT_MAX_QUEUE,
+    backend: str = "torch",
 ) -> gr.Blocks:
     """The app. ``models`` are extra registry names, checkpoint directories or Hub repo ids; with
     ``models_file`` and ``$GAN_ZOO_MODELS`` they are read once by :func:`zoo.registry.extra_models`.
 
     Models that cannot be reached (e.g. a Hub repo while offline) are still listed, and say why
     they are unusable when chosen, so a missing network never stops the app from starting.
+    ``backend="onnx"`` runs the faces-from-noise tab on onnxruntime (the other tabs stay on PyTorch).
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     catalog = catalog or build_catalog(registry.extra_models(models or (), models_file), include_bundled=include_bundled)
+    catalog.backend = backend
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
         gr.Markdown(HEADER, elem_id="header")
         with gr.Tabs():
@@ -69,7 +74,8 @@ def build_demo(
                 your_face.build(catalog)
             with gr.Tab("Models", id="models"):
                 model_info.build(catalog)
-        gr.Markdown(f"<small>Running on **{DEVICE}** · models load once and stay in memory.</small>")
+        runtime = " · faces from noise on **onnxruntime**" if backend == "onnx" else ""
+        gr.Markdown(f"<small>Running on **{DEVICE}**{runtime} · models load once and stay in memory.</small>")
     demo.queue(default_concurrency_limit=concurrency_limit, max_size=max_queue)
     return readable_input_errors(demo)
 

@@ -23,6 +23,7 @@ from zoo.pipelines import ZooPipeline
 
 #: Where the models run.
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+BACKENDS = ("torch", "onnx")
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class Catalog:
     """The models of one app instance, in menu order."""
 
     choices: list[ModelChoice] = field(default_factory=list)
+    #: "torch", or "onnx": faces from noise run on onnxruntime (each model exported once, on first use).
+    backend: str = "torch"
 
     def for_task(self, task: str) -> list[ModelChoice]:
         """Models of ``task`` plus those whose task is unknown (unreachable Hub repos), so their error can be seen."""

@@ -85,14 +85,9 @@ def cmd_sample(args: argparse.Namespace) -> None:
     if args.onnx is None:
         images = pipe(batch_size=args.num, seed=args.seed, truncation_psi=args.psi, class_labels=args.class_label).images
     else:  # the same latents through onnxruntime (the file from `export-onnx`)
-        import torch
+        from zoo.onnx_export import sample_with_onnx
 
-        from zoo.limits import check_psi, check_seed_run
-        from zoo.onnx_export import example_inputs, run_onnx
-
-        seed = check_seed_run(args.seed, args.num)
-        inputs = example_inputs(pipe.generator, list(range(seed, seed + args.num)), check_psi(args.psi), args.class_label)
-        images = pipe.postprocess(torch.from_numpy(run_onnx(args.onnx, inputs)), "pil")
+        images = sample_with_onnx(pipe, args.onnx, args.seed, args.num, args.psi, args.class_label)
     _save_image(image_grid(images), args.out)
 
 

@@ -18,10 +18,15 @@ The output is ``images [B, 3, R, R]`` in ``[-1, 1]``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import shutil
+import tempfile
+import threading
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import torch
@@ -29,6 +34,14 @@ from torch import nn
 
 from zoo import families
 from zoo.latents import latents_from_seed, stream_seed
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from zoo.pipelines import GANSamplingPipeline
+
+#: Where :func:`cached_export` keeps the graphs it writes (override with ``$GAN_ZOO_ONNX_CACHE``).
+DEFAULT_CACHE = Path.home() / ".cache" / "gan_zoo" / "onnx"
 
 
 class _NoiseGraph(nn.Module):
@@ -133,3 +146,50 @@ def _session(path: str):
         options.log_severity_level = 3
         _SESSIONS[key] = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     return _SESSIONS[key]
+
+
+def weights_digest(generator: nn.Module) -> str:
+    """A short digest of the generator's config and weights: one ONNX file per exact model version."""
+    digest = hashlib.sha256(repr(sorted(dict(generator.config).items())).encode())
+    for name, tensor in sorted(generator.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()[:20]
+
+
+_EXPORT_LOCK = threading.Lock()
+
+
+def cached_export(generator: nn.Module, cache_dir: Optional[str | Path] = None) -> Path:
+    """The generator's ONNX graph, exported on first use and reused (by weights digest) afterwards.
+
+    Why: exporting takes seconds, running the graph milliseconds; the app's onnxruntime backend
+    exports each model once, however many requests arrive at the same time (one lock).
+    """
+    root = Path(cache_dir or os.environ.get("GAN_ZOO_ONNX_CACHE") or DEFAULT_CACHE)
+    folder = root / f"{type(generator).__name__}-{weights_digest(generator)}"
+    with _EXPORT_LOCK:
+        if not folder.is_dir():
+            # The graph may come with an external-data file next to it: both are written in a scratch
+            # folder that is renamed at the end, so no half-written export is ever found and reused.
+            root.mkdir(parents=True, exist_ok=True)
+            scratch = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
+            try:
+                export_onnx(generator, scratch / "model.onnx")
+                scratch.replace(folder)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+    return folder / "model.onnx"
+
+
+def sample_with_onnx(
+    pipe: "GANSamplingPipeline", onnx_path: str | Path, seed: int, num: int, truncation_psi: float = 1.0,
+    class_label: Optional[int] = None,
+) -> list["Image.Image"]:
+    """What ``pipe(batch_size=num, seed=seed, ...)`` returns, computed by onnxruntime from ``onnx_path``."""
+    from zoo.limits import check_psi, check_seed_run
+
+    seed = check_seed_run(seed, num)
+    pipe.generator.check_class_labels(class_label, 1)  # the pipeline's own errors for a wrong class
+    inputs = example_inputs(pipe.generator, list(range(seed, seed + num)), check_psi(truncation_psi), class_label)
+    return pipe.postprocess(torch.from_numpy(run_onnx(onnx_path, inputs)), "pil")

@@ -15,6 +15,7 @@ from ui.widgets import (
 )
 from zoo import families
 from zoo.limits import APP_MAX_IMAGES
+from zoo.onnx_export import cached_export, sample_with_onnx
 from zoo.pipelines import GANSamplingPipeline
 
 TASK = families.UNCONDITIONAL
@@ -45,13 +46,25 @@ def generate_faces(
     pipe = get_pipeline(choice, GANSamplingPipeline)
     progress(0.4, desc=f"Generating {count * len(labels)} image{'s' * (count * len(labels) > 1)}")
     images, gallery = [], []
+    onnx_path = onnx_graph(pipe) if catalog.backend == "onnx" else None
     for label in labels:
         with user_errors():
-            row = pipe(batch_size=count, seed=seed, truncation_psi=psi, class_labels=label).images
+            if onnx_path is None:
+                row = pipe(batch_size=count, seed=seed, truncation_psi=psi, class_labels=label).images
+            else:  # the same latents through onnxruntime
+                row = sample_with_onnx(pipe, onnx_path, seed, count, psi, label)
         prefix = f"{choice.class_names[label]} · " if every_class else ""
         gallery += [(shown(image, f"face_{seed + i}"), f"{prefix}seed {seed + i}") for i, image in enumerate(row)]
         images += row
     return gallery, grid_png(images, f"faces_seed{seed}", cols=count if every_class else None)
+
+
+def onnx_graph(pipe: GANSamplingPipeline):
+    """The model's ONNX graph (exported on the first request; a failure is the user's error message)."""
+    try:
+        return cached_export(pipe.generator)
+    except Exception as err:  # noqa: BLE001 - an export problem must not take the app down
+        raise gr.Error(f"Could not run this model with onnxruntime: {type(err).__name__}: {err}") from err
 
 
 def on_model_change(catalog: Catalog, model: str) -> tuple[Any, str]:

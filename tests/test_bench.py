@@ -83,6 +83,46 @@ def test_load_test_answers_every_request():
         assert 0 < float(p50) <= float(p95) <= float(worst) and positive(float(rate))
 
 
+
+def test_load_test_sustained_mode_cycles_every_endpoint_and_reads_memory(tmp_path):
+    """The issue's criterion (64 clients, 60 s) in miniature: every endpoint answers, nothing but 'busy'
+    fails, the server's RSS is read before and after, and the JSON holds the same numbers."""
+    report = tmp_path / "sustained.json"
+    # A generous memory limit: 3 s on tiny models says nothing about leaks, only that RSS is read.
+    out = run_bench("bench/load_test.py", "--tiny", "--duration", "3", "--clients", "4", "--max-rss-growth", "0.5",
+                    "--json", str(report))
+    apis = ["/generate_faces", "/sketch_to_photo", "/text_to_image", "/interpolate", "/style_mix"]
+    rows = {r[0]: r for r in (line.split() for line in out.splitlines()) if r and (r[0] in apis or r[0] == "total")}
+    assert set(rows) == {*apis, "total"}, out
+    for name, clients, accepted, busy, other, p50, p95, worst, rate in rows.values():
+        assert clients == "4" and int(accepted) > 0 and other == "0", out
+        assert 0 < float(p50) <= float(p95) <= float(worst)
+    assert int(rows["total"][2]) == sum(int(rows[api][2]) for api in apis)
+    assert re.search(r"RSS before [\d.]+ MiB, after [\d.]+ MiB: x[\d.]+", out) and "PASS: 4 clients" in out, out
+    result = json.loads(report.read_text())
+    level = result["levels"][0]
+    assert result["passed"] and level["total"]["other"] == 0 and set(level["endpoints"]) == {
+        "faces", "sketch", "text", "interpolation", "style"}
+    assert positive(level["rss_before_kib"]) and positive(level["rss_ratio"]) and positive(level["total"]["p95_s"])
+    assert level["total"]["accepted"] == int(rows["total"][2])
+
+
+def test_load_test_counts_only_queue_full_as_busy(monkeypatch):
+    import importlib.util
+
+    from gradio_client.exceptions import AppError
+    from gradio_client.utils import QueueError
+
+    spec = importlib.util.spec_from_file_location("load_test", ROOT / "bench" / "load_test.py")
+    load_test = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "load_test", load_test)  # its dataclasses look their module up
+    spec.loader.exec_module(load_test)
+    assert load_test.is_busy(QueueError("Queue is full! Please try again."))
+    assert not load_test.is_busy(AppError("Queue is full"))  # an app error is a failure whatever it says
+    assert not load_test.is_busy(QueueError("could not join the queue"))
+    assert not load_test.is_busy(TimeoutError("timed out"))
+    assert load_test.nearest_rank([float(i) for i in range(1, 21)], 0.95) == 19.0  # p95 of 20 is the 19th
+
 def test_time_to_quality_scores_both_contenders_over_time(folder, tmp_path):
     out = run_bench("bench/time_to_quality.py", "--data_dir", str(folder), "--minutes", "0.02", "--every", "0.01",
                     "--samples", "8", "--set", "tiny=true", "--set", "batch_size=4", "--reference_batch_size", "4",

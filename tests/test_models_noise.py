@@ -271,6 +271,24 @@ def test_bad_constructor_args_raise():
         style_g(w_avg_beta=1.0)
     with pytest.raises(ValueError, match="latent_dim"):
         DCGANGenerator(resolution=32, latent_dim=0)
+    with pytest.raises(ValueError, match="rgb_init_gain"):
+        style_g(rgb_init_gain=0.0)
+
+
+def test_stylegan_rgb_init_gain_starts_near_grey_and_is_only_an_initialisation():
+    """The projected-D recipe starts G at a tenth of StyleGAN2's image spread (see the config)."""
+    z = torch.randn(8, 256, generator=torch.Generator().manual_seed(0))
+    spreads = {}
+    for gain in (1.0, 0.1):
+        torch.manual_seed(0)
+        g = StyleGANGenerator(resolution=64, latent_dim=256, w_dim=256, base_channels=32, max_channels=128,
+                              rgb_init_gain=gain).eval()
+        spreads[gain] = g(z).std().item()
+    assert spreads[1.0] > 1.0 and spreads[0.1] == pytest.approx(spreads[1.0] * 0.1, rel=1e-4)
+    # Loading weights into a model built with another gain gives the saved model exactly.
+    restored = StyleGANGenerator(resolution=64, latent_dim=256, w_dim=256, base_channels=32, max_channels=128).eval()
+    restored.load_state_dict(g.state_dict())
+    assert torch.equal(restored(z), g(z))
 
 
 def test_minibatch_stddev_handles_odd_batches():

@@ -244,9 +244,12 @@ class StyleGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
         max_channels: int = 256,
         num_classes: int = 0,
         w_avg_beta: float = 0.995,
+        rgb_init_gain: float = 1.0,
     ):
         super().__init__()
         check_resolution(resolution)
+        if not rgb_init_gain > 0:
+            raise ValueError(f"rgb_init_gain must be positive, got {rgb_init_gain!r}")
         for name, value, minimum in (
             ("latent_dim", latent_dim, 1),
             ("w_dim", w_dim, 1),
@@ -267,6 +270,12 @@ class StyleGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
             SynthesisBlock(widths[max(i - 1, 0)], widths[i], w_dim, r, i) for i, r in enumerate(resolutions)
         )
         self.register_buffer("w_avg", torch.zeros(w_dim))
+        # StyleGAN2's toRGB starts with images of std ~2 and a colour cast (7x the DCGAN generator's
+        # spread): a learned-from-scratch D adapts, but a frozen ImageNet network reads such images as
+        # saturated colour fields and a projected D wins at once. A gain < 1 starts G near grey.
+        with torch.no_grad():
+            for block in self.blocks:
+                block.to_rgb.conv.weight.mul_(rgb_init_gain)
 
     @property
     def num_ws(self) -> int:

@@ -7,6 +7,7 @@ Run with ``pytest -m browser``. Uses Python Playwright driving the system's Debi
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = ROOT / "screenshots"
 TIMEOUT_MS = 60_000
+CLASS_NAMES = ["neutral", "smiling", "surprised"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -46,6 +48,9 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("browser_models")
     models = [str(save_tiny_checkpoint(family, root / f"tiny-{family}"))
               for family in ("dcgan", "stylegan", "pix2pix", "textgan")]
+    named = save_tiny_checkpoint("dcgan", root / "tiny-expressions", num_classes=len(CLASS_NAMES))
+    (named / "training_summary.json").write_text(json.dumps({"family": "dcgan", "class_names": CLASS_NAMES}))
+    models.append(str(named))
     card_dir = Path(models[1])
     (card_dir / "samples").mkdir()
     from PIL import Image
@@ -116,6 +121,30 @@ def test_faces_tab(page) -> None:
     assert page.locator("#faces-gallery img").count() == 8
     assert page.get_by_text("native resolution").first.is_visible()
     _shot(page, "1_faces")
+
+
+def _choose(page, dropdown: str, option: str) -> None:
+    page.locator(f"{dropdown} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_faces_tab_class_picker(page) -> None:
+    """A class-conditional model shows its class names; "All classes" draws one row per class."""
+    _open_tab(page, "Faces from noise")
+    assert not page.locator("#faces-class").is_visible()  # the default model has no classes
+    _choose(page, "#faces-model", "tiny-expressions")
+    page.locator("#faces-class").wait_for(state="visible")
+    _choose(page, "#faces-class", "All classes (one row each)")
+    page.click("#faces-generate")
+    page.get_by_text("surprised · seed 42").first.wait_for(state="visible")
+    assert page.locator("#faces-gallery img").count() == 8 * len(CLASS_NAMES)
+    _shot(page, "1b_faces_all_classes")
+    _choose(page, "#faces-class", "smiling")
+    page.click("#faces-generate")
+    page.wait_for_function("() => document.querySelectorAll('#faces-gallery img').length === 8")
+    assert page.get_by_text("smiling · seed 42").count() == 0  # one class: captions are seeds only
+    _choose(page, "#faces-model", "tiny-dcgan")  # back to the unconditional model: no picker
+    page.locator("#faces-class").wait_for(state="hidden")
 
 
 def test_sketch_tab_draw_with_the_mouse(page) -> None:

@@ -74,11 +74,11 @@ def _class_choices(choice: Optional[ModelChoice], with_all: bool) -> list[str]:
     return names + [ALL_CLASSES] if names and with_all else names
 
 
-def class_picker(choice: Optional[ModelChoice], with_all: bool = False) -> gr.Dropdown:
+def class_picker(choice: Optional[ModelChoice], with_all: bool = False, elem_id: Optional[str] = None) -> gr.Dropdown:
     """The class dropdown of a class-conditional model (its class names); hidden for other models."""
     names = _class_choices(choice, with_all)
     return gr.Dropdown(names, value=names[0] if names else None, label="Class", visible=bool(names),
-                       allow_custom_value=True)
+                       allow_custom_value=True, elem_id=elem_id)
 
 
 def class_picker_update(choice: ModelChoice, with_all: bool = False) -> dict[str, Any]:

@@ -83,13 +83,13 @@ def build(catalog: Catalog) -> None:
         gr.Markdown("**Note:** no noise-to-face model is available yet; start the app with `--model org/name`.")
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            model = gr.Dropdown(catalog.dropdown(TASK), value=default, label="Model")
+            model = gr.Dropdown(catalog.dropdown(TASK), value=default, label="Model", elem_id="faces-model")
             details = details_box(choice)
             seed, dice = seed_row("Seed", 42)
             count = gr.Slider(1, APP_MAX_IMAGES, value=8, step=1, label="Number of images")
             psi = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Truncation ψ",
                             info="1 = full variety, 0 = the average face")
-            klass = class_picker(choice, with_all=True)
+            klass = class_picker(choice, with_all=True, elem_id="faces-class")
             button = gr.Button("Generate", variant="primary", elem_id="faces-generate")
         with gr.Column(scale=2):
             gallery = gr.Gallery(label="Generated faces", columns=4, height=560, object_fit="contain",

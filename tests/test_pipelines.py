@@ -51,6 +51,9 @@ def test_save_load_round_trip_reproduces_outputs(family, tmp_path):
     loaded = type(pipe).from_pretrained(tmp_path)
     after = _run(family, loaded)
     np.testing.assert_array_equal(before, after)
+    assert type(pipe).from_pretrained(tmp_path, torch_dtype=torch.float16).generator.dtype == torch.float16
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['variant'\]"):
+        type(pipe).from_pretrained(tmp_path, variant="fp16")  # refused, not silently ignored
 
 
 @pytest.mark.parametrize("family", NOISE_FAMILIES)

@@ -136,13 +136,16 @@ class ZooPipeline(DiffusionPipeline):
         A repo id is resolved through :func:`zoo.hub.resolve_model_dir`, which downloads only
         ``*.json``/``*.safetensors``/card files, so a repo holding pickles cannot slip one in.
         """
+        # Bundled weights are stored fp16; CPUs want fp32.
+        dtype = kwargs.pop("dtype", None) or kwargs.pop("torch_dtype", None) or torch.float32
+        if kwargs:  # diffusers' other loading options (variants, device maps...) do not apply here
+            raise TypeError(f"{cls.__name__}.from_pretrained() got unexpected keyword arguments {sorted(kwargs)}; "
+                            "it takes revision and dtype (or torch_dtype)")
         from zoo.hub import resolve_model_dir  # local import: hub pulls in network code only when needed
 
         path = resolve_model_dir(str(pretrained_model_name_or_path), revision=revision)
         classes = _component_classes(path)
         file_keys = _check_weights_present(path, classes)
-        # Bundled weights are stored fp16; CPUs want fp32.
-        dtype = kwargs.pop("dtype", None) or kwargs.pop("torch_dtype", None) or torch.float32
         components = {}
         for name, model_class in classes.items():
             try:

@@ -55,6 +55,9 @@ def ours(config: Path, data_dir: Path, out: Path, overrides: list[str]) -> tuple
         trainer.train_step(state["step"], state["sums"])
         state["step"] += 1
         state["sums"] = {}
+        # The trainer's output generator (EMA, BatchNorm statistics refreshed) is cached per
+        # progress step: without this every score would be of the step-0 generator.
+        trainer.progress.step = state["step"]
 
     def generator() -> Generate:
         return trainer.family.fid_generate_fn(trainer.output_generator().eval(), trainer.data, trainer.device)

@@ -132,6 +132,7 @@ def test_time_to_quality_scores_both_contenders_over_time(folder, tmp_path):
         mine = [r for r in rows if r["contender"] == name]
         assert [r["minutes"] for r in mine][0] == 0.0 and len(mine) == 3, mine
         assert mine[-1]["steps"] > 0 and all(math.isfinite(r["kid"]) for r in mine)
+        assert mine[-1]["fid"] != mine[0]["fid"], f"{name}: the trained generator scored as the initial one"
     assert (tmp_path / "time_to_quality.png").is_file() and "| reference |" in out
 
 

@@ -5,11 +5,16 @@ at import, and the module-level helpers (``model_info``, ``upload_folder``, ...)
 ``HfApi`` built at import too. So the fixture patches the environment (for subprocesses and code
 that reads it late) *and* those already-computed constants, and monkeypatch undoes both afterwards.
 Import it from a conftest or a test module: ``from conftest_hub import loopback_hub``.
+
+``datasets`` does the same (endpoint, offline mode and cache paths are read once, in
+``datasets.config``): when it is already imported its constants are patched too, so a test that
+loads a Hub dataset should import ``datasets`` at module level, before the fixture runs.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -66,6 +71,34 @@ def point_client_at(monkeypatch: pytest.MonkeyPatch, url: str, home: Path, token
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
     monkeypatch.setattr(hf_api.api, "endpoint", url)  # the instance behind huggingface_hub.model_info & co.
     _point_cache_at(monkeypatch, home)
+    _point_datasets_at(monkeypatch, url, home)
+
+
+def _point_datasets_at(monkeypatch: pytest.MonkeyPatch, url: str, home: Path) -> None:
+    """``datasets.load_dataset`` against ``url``, online, with its caches under ``home``.
+
+    The environment is enough for a ``datasets`` imported later; one imported already has copied it
+    into ``datasets.config``, so those copies are patched as well (and restored by monkeypatch)."""
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(home / "datasets"))
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    # Telemetry, not Hub I/O: load_dataset pings an S3 bucket (not HF_ENDPOINT) to count downloads.
+    monkeypatch.setenv("HF_UPDATE_DOWNLOAD_COUNTS", "0")
+    config = getattr(sys.modules.get("datasets"), "config", None)
+    if config is None:
+        return
+    for name, value in {
+        "HF_ENDPOINT": url,
+        "HUB_DATASETS_URL": url + "/datasets/{repo_id}/resolve/{revision}/{path}",
+        "HF_HUB_OFFLINE": False,
+        "HF_DATASETS_OFFLINE": False,
+        "HF_UPDATE_DOWNLOAD_COUNTS": False,
+        "HF_CACHE_HOME": str(home),
+        "HF_DATASETS_CACHE": home / "datasets",
+        "HF_MODULES_CACHE": home / "modules",
+        "DOWNLOADED_DATASETS_PATH": home / "datasets" / "downloads",
+        "EXTRACTED_DATASETS_PATH": home / "datasets" / "downloads" / "extracted",
+    }.items():
+        monkeypatch.setattr(config, name, value, raising=False)
 
 
 class HubHandle:
@@ -118,6 +151,7 @@ class HubHandle:
         self._homes += 1
         self.home = self.home.parent / f"{self.home.name}-{self._homes}"
         _point_cache_at(self._monkeypatch, self.home)
+        _point_datasets_at(self._monkeypatch, self.url, self.home)
         return self.home
 
 

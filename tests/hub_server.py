@@ -3,7 +3,9 @@
 Tests must never reach huggingface.co, yet publishing and downloading are only worth testing
 through the real client (its headers, retries and cache layout are what break in practice). So this
 server speaks the handful of endpoints ``create_repo``, ``create_branch``, ``upload_folder`` (regular,
-non-LFS uploads), ``repo_info``, ``list_repo_tree``, ``hf_hub_download`` and ``snapshot_download`` use,
+non-LFS uploads), ``repo_info``, ``list_repo_tree``, ``hf_hub_download`` and ``snapshot_download`` use
+(which is also all ``datasets.load_dataset`` needs for an ``imagefolder`` dataset repo; its one other
+call, to the dataset viewer at ``datasets-server.<host>``, fails to resolve and it falls back),
 keeps every commit as a full snapshot so branches and commit hashes resolve, and exposes knobs to
 inject failures. Model and dataset repos; repo ids must be ``namespace/name`` (dataset repos are
 kept under the key ``datasets/namespace/name``).

@@ -466,11 +466,30 @@ def test_your_face_tab_finds_and_morphs_an_uploaded_photo(client: Client, models
     """Upload -> the model's version of the photo; then a GIF from it to a seed. Bad input reads clearly."""
     photo = tmp_path / "me.png"
     Image.fromarray((np.random.default_rng(0).random((80, 60, 3)) * 255).astype(np.uint8)).save(photo)
-    target, reconstruction = client.predict(models["stylegan"], handle_file(photo), api_name="/find_face")
+    target, reconstruction, note = client.predict(models["stylegan"], handle_file(photo), api_name="/find_face")
     assert _pixels(target).shape == _pixels(reconstruction).shape
+    assert note == "No face found: used the centre square."  # noise has no face; the user is told
     gif = client.predict(models["stylegan"], 3, 4, api_name="/morph_face")
     assert Image.open(gif).format == "GIF" and Image.open(gif).n_frames >= 4
     with pytest.raises(AppError, match="No photo"):
         client.predict(models["stylegan"], None, api_name="/find_face")
     with pytest.raises(AppError, match="not in the list of choices"):  # only class-free models are offered
         client.predict(models["conditional"], handle_file(photo), api_name="/find_face")
+
+
+def test_your_face_tab_inverts_the_aligned_crop_and_shows_it(client: Client, models: dict[str, str], tmp_path: Path) -> None:
+    """A face pasted small and off-centre: the model is given (and the user shown) the aligned crop,
+    the same one ``python -m zoo project`` uses; unticking "Align face automatically" gives the centre square."""
+    from zoo.face_align import align_face, centre_square
+    from zoo.pipelines.inversion import square_crop
+
+    face = Image.open(Path(__file__).resolve().parents[1] / "data" / "london_faces" / "images" / "003_neutral.jpg")
+    upload = Image.new("RGB", (400, 520), (40, 90, 160))
+    upload.paste(face.convert("RGB").resize((150, 150)), (20, 330))
+    photo = tmp_path / "me.png"
+    upload.save(photo)
+    for align, crop, message in [(True, align_face(upload).image, "Face found and aligned (eyes levelled)."),
+                                 (False, centre_square(upload), "Alignment off: used the centre square.")]:
+        target, _, note = client.predict(models["stylegan"], handle_file(photo), align, api_name="/find_face")
+        shown_crop = _pixels(target)[::SCALE, ::SCALE]  # shown enlarged, nearest neighbour
+        assert np.array_equal(shown_crop, np.asarray(square_crop(crop, RESOLUTION))) and note == message

@@ -105,6 +105,29 @@ def test_python_m_zoo_sample_from_a_shell(checkpoints, tmp_path):
     assert PIL.Image.open(out).size == (RESOLUTION, RESOLUTION)
 
 
+def test_cli_project_aligns_the_face_unless_no_align(checkpoints, tmp_path, capsys):
+    """``project`` inverts the photo framed like the training photos (the app's ``align_face``);
+    ``--no-align`` inverts its centre square. Each run says which on stderr."""
+    import numpy as np
+
+    from zoo.face_align import align_face, centre_square
+    from zoo.pipelines.inversion import square_crop
+
+    face = PIL.Image.open(ROOT / "data" / "london_faces" / "images" / "003_neutral.jpg").convert("RGB")
+    upload = PIL.Image.new("RGB", (400, 520), (40, 90, 160))
+    upload.paste(face.resize((150, 150)), (20, 330))
+    photo = tmp_path / "me.png"
+    upload.save(photo)
+    for flags, crop, message in [([], align_face(upload).image, "face found and aligned"),
+                                 (["--no-align"], centre_square(upload), "alignment off: used the centre square")]:
+        out = tmp_path / f"projection{len(flags)}.png"
+        assert main(["project", "--model", str(checkpoints["stylegan"]), "--image", str(photo), "--steps", "1",
+                     "--out", str(out), *flags]) == 0
+        assert message in capsys.readouterr().err
+        target = np.asarray(PIL.Image.open(out).convert("RGB"))[:, :RESOLUTION]  # photo | reconstruction
+        assert np.array_equal(target, np.asarray(square_crop(crop, RESOLUTION)))
+
+
 def test_cli_project_export_onnx_and_sample_with_onnx(checkpoints, tmp_path, capsys):
     """Your photo in the zoo, and the ONNX round trip: the onnxruntime grid equals the PyTorch one."""
     import numpy as np

@@ -92,14 +92,19 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 
 def cmd_project(args: argparse.Namespace) -> None:
-    """Your photo in the model's latent space: target | reconstruction side by side, plus ``w``."""
+    """Your photo in the model's latent space: target | reconstruction side by side, plus ``w``.
+
+    The photo is first framed like the training photos (:func:`zoo.face_align.align_face`, as the app
+    does); ``--no-align`` takes its centre square instead."""
     from safetensors.torch import save_file
 
+    from zoo.face_align import align_face
     from zoo.pipelines import GANInversionPipeline
 
-    photo = _read_image(args.image)
+    framed = align_face(_read_image(args.image), align=not args.no_align)
+    print(f"{args.image}: {framed.message}", file=sys.stderr)
     pipe = _load(args, GANInversionPipeline)
-    out = pipe(photo, num_steps=args.steps)
+    out = pipe(framed.image, num_steps=args.steps)
     _save_image(image_grid([out.target, out.image], cols=2), args.out)
     if args.w_out:
         save_file({"w": out.w.contiguous()}, str(_writable(args.w_out)))
@@ -202,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", type=Path, required=True)
     p.add_argument("--steps", type=int, default=60, help="optimisation steps (60: a few seconds at 64 px on a CPU)")
     p.add_argument("--w-out", type=Path, default=None, help="also save the latent w as safetensors")
+    p.add_argument("--no-align", action="store_true",
+                   help="use the photo's centre square instead of finding the face and framing it like the training photos")
     p.set_defaults(func=cmd_project)
 
     p = sub.add_parser("export-onnx", help="the generator as an ONNX graph (dynamic batch; mapping and truncation inside)")

@@ -25,8 +25,10 @@ REMOTE_MODULE = "gan_zoo_code"
 #: The private package the embedded sources are served as (never ``zoo``, which may be installed too).
 REMOTE_PACKAGE = "gan_zoo_hub"
 _ROOT = Path(__file__).resolve().parent
-#: Files a model needs at inference time: no CLI, registry, Hub client or discriminator-only code.
-_LEFT_OUT = {"cli.py", "__main__.py", "registry.py", "hub.py", "hub_code.py", "onnx_export.py", "projected.py"}
+#: Files a model needs at inference time: no CLI, registry, Hub client, photo alignment (OpenCV) or
+#: discriminator-only code.
+_LEFT_OUT = {"cli.py", "__main__.py", "registry.py", "hub.py", "hub_code.py", "onnx_export.py", "projected.py",
+             "face_align.py"}
 
 _TEMPLATE = '''"""GAN Zoo model code for diffusers (trust_remote_code): generated on publishing; do not edit.
 

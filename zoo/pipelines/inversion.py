@@ -1,7 +1,10 @@
 """GAN inversion on a CPU: find the latent that makes a noise generator draw *your* photo.
 
-The photo is centre-cropped to a square and resized to the model's resolution (the London faces are
-frontal and centred, so a centred square is the framing the models know). The latent is found by
+The photo is centre-cropped to a square and resized to the model's resolution. The app and the CLI
+first frame a user's photo like the training photos (``zoo.face_align.align_face``: face found,
+centred, sized and levelled as in the London faces), so the square the pipeline gets is already
+the framing the models know; the alignment is preprocessing, not part of the pipeline, which needs
+no OpenCV and is published with the models. The latent is found by
 optimisation, as in StyleGAN2's projector, with no encoder and no custom CUDA op: start from the
 average latent, then Adam on a pixel L1 loss plus a perceptual loss (distances between frozen
 ImageNet EfficientNet-lite0 features of the two images, the same offline network the projected

@@ -55,4 +55,9 @@ def test_the_app_onnx_backend_draws_the_torch_faces(tmp_path, monkeypatch, famil
     assert len(exported) == 1 and (exported[0] / "model.onnx").is_file()
     before = (exported[0] / "model.onnx").stat().st_mtime_ns
     faces("onnx")  # a second request (or app start) reuses the graph
+    from zoo.onnx_export import cached_export
+    from zoo.pipelines import GANSamplingPipeline
+
+    fresh = GANSamplingPipeline.from_pretrained(key).generator  # another object, same weights: found by digest
+    assert cached_export(fresh) == exported[0] / "model.onnx"
     assert [(p / "model.onnx").stat().st_mtime_ns for p in (tmp_path / "onnx").iterdir()] == [before]

@@ -37,6 +37,8 @@ import numpy as np
 import PIL.Image
 import PIL.ImageOps
 
+from zoo.images import square_crop
+
 # The training framing: the face box's centre and width as fractions of the photo side (x right,
 # y down) and the eye line's angle in degrees (clockwise). Medians over the 204 training photos
 # (face found in 202, both eyes in 202), printed by
@@ -159,10 +161,7 @@ def find_face(image: PIL.Image.Image) -> Optional[Detection]:
 
 def centre_square(image: PIL.Image.Image, size: int = OUTPUT_SIDE) -> PIL.Image.Image:
     """The largest centred square, resized to ``size``: what the app did before alignment."""
-    image = image.convert("RGB")
-    side = min(image.size)
-    left, top = (image.width - side) // 2, (image.height - side) // 2
-    return image.crop((left, top, left + side, top + side)).resize((size, size), PIL.Image.Resampling.LANCZOS)
+    return square_crop(image, size)
 
 
 def _eye_angle(detection: Detection) -> Optional[float]:

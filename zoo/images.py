@@ -43,3 +43,12 @@ def enlarge(image: PIL.Image.Image, min_side: int, shorter_side: bool = False) -
     if scale == 1:
         return image
     return image.resize((image.width * scale, image.height * scale), PIL.Image.Resampling.NEAREST)
+
+
+def square_crop(image: PIL.Image.Image, size: int) -> PIL.Image.Image:
+    """The largest centred square, resized to ``size``: the training photos' framing for a photo that
+    already shows a face there (what inversion feeds the model, and alignment's fallback)."""
+    image = image.convert("RGB")
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    return image.crop((left, top, left + side, top + side)).resize((size, size), PIL.Image.Resampling.LANCZOS)

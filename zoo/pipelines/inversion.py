@@ -25,6 +25,7 @@ import PIL.Image
 import torch
 import torch.nn.functional as F
 
+from zoo.images import square_crop
 from zoo.latents import interpolation_weights, latents_from_seed, lerp
 from zoo.limits import MAX_FRAMES, check_int, check_psi, check_seed
 from zoo.pipelines.base import ZooPipeline
@@ -40,14 +41,6 @@ class InversionOutput:
     target: PIL.Image.Image  # the photo as the model was asked to draw it (cropped, resized)
     w: torch.Tensor  # [1, num_ws, w_dim]: feed it to synthesize, interpolation or style mixing
     losses: list[float]
-
-
-def square_crop(image: PIL.Image.Image, resolution: int) -> PIL.Image.Image:
-    """The largest centred square, resized to ``resolution``: the training photos' framing."""
-    image = image.convert("RGB")
-    side = min(image.size)
-    left, top = (image.width - side) // 2, (image.height - side) // 2
-    return image.crop((left, top, left + side, top + side)).resize((resolution, resolution), PIL.Image.Resampling.LANCZOS)
 
 
 def _to_tensor(image: PIL.Image.Image) -> torch.Tensor:

@@ -128,6 +128,23 @@ def test_captions_are_embedded_and_cached(folder, tmp_path):
     assert batch.images.min() >= -1 and batch.images.max() <= 1 and batch.text_embeds.shape == (6, 384)
 
 
+def test_same_person_negatives_differ_only_by_that_persons_other_photo(folder, tmp_path):
+    cfg = cfg_for(folder, tmp_path, family="textgan", caption_template=TEMPLATE, split_key="face_id")
+    data = load_data(cfg, log=print)
+    rows = data.train_idx
+    wrong = mismatched_rows(data, rows, torch.Generator().manual_seed(0), same_group=1.0)
+    assert (data.caption_ids[wrong] != data.caption_ids[rows]).all()
+    has_partner = [any(data.groups[j] == data.groups[i] and data.caption_ids[j] != data.caption_ids[i] for j in rows.tolist())
+                   for i in rows.tolist()]
+    assert any(has_partner)
+    for i, w, partnered in zip(rows.tolist(), wrong.tolist(), has_partner):
+        if partnered:  # the other photo of the same person: same person, other expression
+            assert data.groups[w] == data.groups[i] and w in rows.tolist()
+    # The default keeps random negatives: over the same rows some come from other people.
+    plain = mismatched_rows(data, rows, torch.Generator().manual_seed(0))
+    assert any(data.groups[w] != data.groups[i] for i, w in zip(rows.tolist(), plain.tolist()))
+
+
 def test_batch_sampler_is_a_pure_function_of_the_micro_batch():
     indices = torch.arange(100, 110)
     a = BatchSampler(indices, batch_size=4, num_processes=1, rank=0, seed=3)

@@ -64,11 +64,17 @@ class Batch:
     mismatch_embeds: Optional[torch.Tensor] = None
 
 
-def mismatched_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+def mismatched_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator, same_group: float = 0.0) -> torch.Tensor:
     """For each row, a random training row whose caption differs (the matching-aware loss's negatives).
 
     Captions built from metadata repeat a lot (two photos per person, shared attributes), so a
     plain shuffle would often pair an image with its own caption and teach D that it is "wrong".
+
+    With ``same_group`` > 0 that share of rows takes its negative from another photo of the same
+    person (same ``split_key`` group) whose caption differs. Those captions differ only in what
+    changes between one person's photos (on London faces: the expression), so D cannot reject them
+    by gender or skin tone and must read that word; random negatives almost always differ in
+    something easier. Rows whose group has no such photo keep their random negative.
     """
     pool = data.train_idx
     out = pool[torch.randint(0, len(pool), (len(idx),), generator=rng)]
@@ -77,6 +83,15 @@ def mismatched_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) ->
         if not bool(same.any()):
             break
         out[same] = pool[torch.randint(0, len(pool), (int(same.sum()),), generator=rng)]
+    if same_group > 0.0 and data.groups:
+        group_ids = data.group_ids
+        candidates = (group_ids[pool][None, :] == group_ids[idx][:, None]) & (
+            data.caption_ids[pool][None, :] != data.caption_ids[idx][:, None]
+        )
+        chosen = (torch.rand(len(idx), generator=rng) < same_group) & candidates.any(dim=1)
+        if bool(chosen.any()):
+            picks = torch.multinomial(candidates[chosen].float(), 1, generator=rng).squeeze(1)
+            out[chosen] = pool[picks]
     return out
 
 
@@ -96,6 +111,7 @@ def make_batch(
     rng: torch.Generator,
     hflip: bool,
     channels_last: bool,
+    same_group_negatives: float = 0.0,
 ) -> Batch:
     images = uint8_to_float(data.images[idx])
     sketches = uint8_to_float(sketch_rows(data, idx, rng)) if data.sketches is not None else None
@@ -112,7 +128,7 @@ def make_batch(
     text = mismatch = None
     if data.text_embeds is not None:
         text = data.text_embeds[idx]
-        mismatch = data.text_embeds[mismatched_rows(data, idx, rng)]
+        mismatch = data.text_embeds[mismatched_rows(data, idx, rng, same_group_negatives)]
     return Batch(
         images=move(images),
         labels=move(data.labels[idx]) if data.labels is not None else None,

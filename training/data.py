@@ -19,6 +19,7 @@ resuming exact.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -209,6 +210,12 @@ class TrainData:
     @property
     def num_classes(self) -> int:
         return len(self.class_names) if self.labels is not None else 0
+
+    @functools.cached_property
+    def group_ids(self) -> torch.Tensor:
+        """``[N]`` integer id of each row's ``groups`` entry (its person), for tensor comparisons."""
+        ids = {g: i for i, g in enumerate(dict.fromkeys(self.groups))}
+        return torch.tensor([ids[g] for g in self.groups], dtype=torch.long)
 
     def train_images_float(self) -> torch.Tensor:
         return uint8_to_float(self.images[self.train_idx])

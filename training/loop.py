@@ -240,7 +240,8 @@ class Trainer:
         ctx = self._context(step)
         accum = cfg.gradient_accumulation_steps
         batches = [
-            make_batch(self.data, self.sampler(step * accum + j), self.device, ctx.rng, cfg.hflip, cfg.channels_last)
+            make_batch(self.data, self.sampler(step * accum + j), self.device, ctx.rng, cfg.hflip, cfg.channels_last,
+                       cfg.mismatch_same_group)
             for j in range(accum)
         ]
         self.D_raw.requires_grad_(True)

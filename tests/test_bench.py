@@ -143,3 +143,10 @@ def test_live_sketch_speed_times_the_live_handler(tmp_path):
     out = run_bench("bench/live_sketch_speed.py", "--model", str(model), "--calls", "3")
     match = re.search(r"live update median ([\d.]+) ms, p95 ([\d.]+) ms over 3 calls", out)
     assert match and positive(float(match.group(1))) and float(match.group(2)) >= float(match.group(1))
+
+
+def test_thread_memory_compares_worker_threads_with_the_pool():
+    out = run_bench("bench/thread_memory.py", "--threads", "3")
+    rows = re.findall(r"^\s*(direct|pool): 3 threads ran the models; resident (\d+) -> (\d+) MiB", out, flags=re.MULTILINE)
+    assert [r[0] for r in rows] == ["direct", "pool"], out
+    assert all(int(before) > 100 for _, before, _ in rows)  # the bundled models were loaded and run

@@ -3,10 +3,11 @@
 Gradio runs a sync handler on whichever of its up to 40 AnyIO worker threads is free, and a thread
 that has once run PyTorch keeps per-thread state for as long as it lives: its own OpenMP team,
 oneDNN scratch buffers, malloc arenas. Idle AnyIO workers are only retired when new work arrives,
-so after a burst of traffic they all stay. Measured with the bundled models: 30 threads that each
-ran the faces, text and sketch models once held 147 MiB more than before; the same calls made on a
-2-thread pool held 20 MiB more (the 30 waiting threads' own stacks). Under the 64-client load test
-(``bench/load_test.py --duration 60 --clients 64``) this was the app's memory growth.
+so after a burst of traffic they all stay. ``python bench/thread_memory.py --threads 30``: 30 live
+threads that each ran the bundled faces, text and sketch models once held 281 MiB more than before;
+the same calls handed to a 2-thread pool, 30 MiB (the waiting threads' own stacks). Under the
+64-client load test (``bench/load_test.py --duration 60 --clients 64``) this was most of the app's
+memory growth (x1.46 before, x1.085 with the pool, x1.066 with the trim below).
 
 So the handlers of the model queue group (which already limits how many run at once) are moved
 onto a pool of exactly that many threads; the AnyIO worker only waits for the result. Gradio's

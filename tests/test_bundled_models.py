@@ -103,8 +103,11 @@ def test_bundled_kid_recomputed_matches_the_card(name, real_train_features):
 @pytest.mark.parametrize("name", ["faces-projected-64", "faces-expression-64", "faces-style-64"])
 def test_face_models_beat_initialisation_and_an_early_checkpoint(name):
     history = {h["label"]: h for h in json.loads((_dir(name) / "metrics.json").read_text())["history"]}
-    assert history["final"]["fid"] < history["step500"]["fid"]
-    assert history["final"]["fid"] < history["initialisation"]["fid"]
+    final = history.pop("final")
+    earlier = [h for label, h in history.items() if label.startswith("step")]
+    assert earlier, "the card compares the final weights with at least one earlier checkpoint"
+    assert all(final["fid"] < h["fid"] for h in earlier)
+    assert final["fid"] < history["initialisation"]["fid"]
 
 
 def test_sketch_to_photo_beats_the_mean_face_baseline():

@@ -23,10 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.load_test import resident_kib  # noqa: E402
+
 
 def resident_mib() -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+    return resident_kib(os.getpid()) / 1024
 
 
 def run_mode(mode: str, threads: int) -> None:

@@ -70,7 +70,6 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
         python_snippet=families.python_usage(spec.task, model, class_names=classes).rstrip("\n"),
         diffusers_snippet=(families.diffusers_usage(spec.task, repo_id, class_names=classes).rstrip("\n")
                            if repo_id else None),
-        diffusers_requirements=" ".join(("torch", "diffusers", "safetensors", *families.task(spec.task).remote_requirements)),
         extra_requirements=families.task(spec.task).remote_requirements,
         cli_command=families.cli_usage(spec.task, model, class_names=classes),
         dataset={key: _or(dataset.get(key), NOT_RECORDED) for key in

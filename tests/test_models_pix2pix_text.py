@@ -202,7 +202,7 @@ def test_text_generator_stages_and_backward(resolution: int, refine_resolution: 
     assert final.shape == (2, 3, final_res, final_res)
     discriminator = TextMatchingDiscriminator(resolution=final_res, text_embed_dim=24, base_channels=8)
     out = discriminator(final, text)
-    (out.logits.mean() + out.class_logits.mean()).backward()
+    (out.logits.mean() + out.unconditional_logits.mean()).backward()
     _grads_everywhere(model)
     _grads_everywhere(discriminator)
 
@@ -250,9 +250,9 @@ def test_text_discriminator_conditional_and_unconditional_logits() -> None:
     with torch.no_grad():
         a = discriminator(images, _text_embeds(2, seed=1))
         b = discriminator(images, _text_embeds(2, seed=2))
-    assert a.logits.shape == (2,) and a.class_logits.shape == (2,)
+    assert a.logits.shape == (2,) and a.unconditional_logits.shape == (2,) and a.class_logits is None
     assert not torch.allclose(a.logits, b.logits)  # conditional: depends on the text
-    assert torch.equal(a.class_logits, b.class_logits)  # unconditional: image only
+    assert torch.equal(a.unconditional_logits, b.unconditional_logits)  # unconditional: image only
     with pytest.raises(ValueError, match="text_embeds"):
         discriminator(images, _text_embeds(3))
 

@@ -120,6 +120,7 @@ def test_caption_condition_gives_conditional_and_unconditional_logits():
     images = torch.rand(2, 3, 32, 32) * 2 - 1
     one, other = d(images, torch.randn(2, 6)), d(images, torch.randn(2, 6))
     assert not torch.allclose(one.logits, other.logits)
-    assert torch.equal(one.class_logits, other.class_logits)  # unconditional: the caption is not used
+    assert torch.equal(one.unconditional_logits, other.unconditional_logits)  # the caption is not used
+    assert one.class_logits is None  # no auxiliary classifier unless asked for
     with pytest.raises(ValueError, match="condition"):
         ProjectedDiscriminator.forward(d, images)

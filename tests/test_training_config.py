@@ -97,6 +97,8 @@ def test_bad_command_line_gives_clear_errors(args, message):
         ({"push_to_hub": True}, "push_to_hub needs --hub_model_id"),
         ({"hub_model_id": "noslash"}, "must look like 'org/name'"),
         ({"family": "stylegan", "class_head": "ac"}, "only supports class_head 'projection'"),
+        ({"family": "textgan", "caption_template": "a {expression} face", "label_column": "expression"},
+         "auxiliary classifier"),
         ({"resume_from_checkpoint": "/no/such/dir"}, "neither 'latest' nor a directory"),
         ({"bogus": 1}, "unknown config key 'bogus'"),
         ({"generator_kwargs": [1, 2]}, "generator_kwargs must be a mapping"),

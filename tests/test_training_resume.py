@@ -27,6 +27,9 @@ FAMILY_ARGS = {
                           "discriminator_kwargs": SMALL_PROJECTED},
     "textgan-projected": {"family": "textgan", "caption_template": "a {expression} {gender_noun}",
                           "discriminator": "projected", "discriminator_kwargs": SMALL_PROJECTED, "lambda_ms": 0.1},
+    "textgan-projected-ac": {"family": "textgan", "caption_template": "a {expression} {gender_noun}",
+                             "discriminator": "projected", "discriminator_kwargs": SMALL_PROJECTED, "lambda_ms": 0.1,
+                             "label_column": "gender", "class_head": "ac"},
 }
 
 

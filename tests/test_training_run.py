@@ -137,3 +137,18 @@ def test_push_to_hub_publishes_the_directory_without_checkpoints(folder, cache, 
     files = set(loopback_hub.repos["zoo-test/tiny-dcgan"].head())
     assert {"model_index.json", "generator/diffusion_pytorch_model.safetensors", "README.md", "metrics.json"} <= files
     assert not any(f.startswith(("checkpoints/", "logs/")) for f in files)
+
+
+def test_text_discriminator_can_classify_an_attribute_the_generator_is_asked_for(folder, cache, tmp_path):
+    """TAC-GAN: with a label_column, D learns the attribute on real photos (d_class) and G is scored
+    on the attribute of the caption it drew (g_class); the label is not an input of the text model."""
+    out = tmp_path / "out"
+    trainer = run(folder, cache, out, family="textgan", caption_template=TEMPLATE, discriminator="projected",
+                  discriminator_kwargs={"head_channels": 8, "projection_channels": [8, 8, 16, 16]},
+                  label_column="expression", class_head="ac", lambda_ms=0.1, max_steps=2, logging_steps=1)
+    rows = trainer.progress.loss_history
+    assert all(np.isfinite(row["d_class"]) and np.isfinite(row["g_class"]) for row in rows)
+    heads = trainer.D_raw.stages[0].class_classifier
+    assert heads is not None and heads.out_features == 2  # neutral, smiling
+    assert "class_names" not in json.loads((out / "training_summary.json").read_text())
+    assert "class_labels" not in (out / "README.md").read_text()

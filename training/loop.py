@@ -425,7 +425,9 @@ class Trainer:
             num_processes=self.accelerator.num_processes,
             command=self.command,
             dataset=describe(self.data, cfg),
-            class_names=self.data.class_names if self.data.num_classes else None,
+            # Only a generator that takes a class has class pickers; a label used by D's auxiliary
+            # classifier alone (pix2pix, textgan) is not an input of the model.
+            class_names=self.data.class_names if getattr(self.G_raw.config, "num_classes", 0) else None,
         )
         if cfg.model_card:
             self._write_card()

@@ -33,8 +33,11 @@ class TextGANFamily(Family):
     def check_captions(self, cfg: TrainConfig) -> None:
         if not cfg.caption_column and not cfg.caption_template:
             raise ConfigError("textgan needs captions: set caption_column or caption_template")
-        if cfg.label_column:
-            raise ConfigError("textgan is conditioned on captions; label_column is not supported for it")
+        if cfg.label_column and (cfg.discriminator != "projected" or cfg.class_head != "ac"):
+            raise ConfigError(
+                "textgan is conditioned on captions; a label_column there names an attribute for the projected "
+                "discriminator's auxiliary classifier: set discriminator 'projected' and class_head 'ac'"
+            )
 
     def check_options(self, cfg: TrainConfig) -> None:
         super().check_options(cfg)
@@ -76,7 +79,11 @@ class TextGANFamily(Family):
         dim = int(data.text_embeds.shape[1])
         cls, extra = self.discriminator_with_kwargs(cfg)
         if cfg.discriminator == "projected":  # caption embedding projected into every head
-            return StageDiscriminators([cls(resolution=r, condition_dim=dim, **extra) for r in self.stage_resolutions(cfg)])
+            # With a label_column, D also predicts that attribute of the image (TAC-GAN, Dash et al. 2017).
+            classes = {"num_classes": data.num_classes, "class_head": cfg.class_head} if data.num_classes else {}
+            return StageDiscriminators(
+                [cls(resolution=r, condition_dim=dim, **classes, **extra) for r in self.stage_resolutions(cfg)]
+            )
         return StageDiscriminators(  # TextMatchingDiscriminator per stage
             [cls(resolution=r, text_embed_dim=dim, base_channels=cfg.d_channels, **extra) for r in self.stage_resolutions(cfg)]
         )
@@ -99,18 +106,28 @@ class TextGANFamily(Family):
         wrong_out = ctx.D(real_aug, batch.mismatch_embeds)
         kind, w = ctx.cfg.loss, ctx.cfg.mismatch_weight
         cond = sum(losses.matching_aware_d_loss(r.logits, f.logits, m.logits, kind, w) for r, f, m in zip(real_out, fake_out, wrong_out))
-        # class_logits of TextMatchingDiscriminator are its *unconditional* real/fake logits.
-        uncond = sum(losses.d_adversarial(r.class_logits, f.class_logits, kind) for r, f in zip(real_out, fake_out))
+        uncond = sum(losses.d_adversarial(r.unconditional_logits, f.unconditional_logits, kind) for r, f in zip(real_out, fake_out))
         r1 = None
         if ctx.r1_weight > 0:
             r1 = sum(_r1(ctx, r.logits, x) for r, x in zip(real_out, real_in))
-        return _sum_terms({"d_cond": cond, "d_uncond": uncond, "r1": r1})
+        return _sum_terms({"d_cond": cond, "d_uncond": uncond, "r1": r1, "d_class": self._class_term(ctx, real_out, batch.labels)})
+
+    @staticmethod
+    def _class_term(ctx: StepContext, outputs, labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        """The auxiliary classifier's loss summed over stages: D learns the attribute on real photos,
+        and G is asked for the attribute of the caption it drew (so "smiling" gets its own gradient
+        instead of only the match/no-match signal)."""
+        terms = [losses.class_loss(o.class_logits, labels) for o in outputs]
+        if any(t is None for t in terms):
+            return None
+        return sum(terms) * ctx.cfg.lambda_class
 
     def g_loss(self, ctx: StepContext, batch: Batch) -> tuple[torch.Tensor, Logs]:
         n = batch.images.shape[0]
-        embeds = batch.text_embeds
+        embeds, labels = batch.text_embeds, batch.labels
         if ctx.cfg.lambda_ms > 0:  # variety for one prompt across seeds, which is what the app shows
             embeds = losses.pair_conditions(embeds)
+            labels = None if labels is None else losses.pair_conditions(labels)
         z = ctx.noise(n, ctx.G_raw.config.latent_dim)
         ca = ctx.noise(n, ctx.G_raw.config.condition_dim)
         fakes = ctx.G(z, embeds, ca_noise=ca, return_all_stages=True)
@@ -118,11 +135,12 @@ class TextGANFamily(Family):
         _, mu, logvar = ctx.G_raw.condition(embeds, ca)
         outs = ctx.D_raw([ctx.augment(f) for f in fakes], embeds)
         kind = ctx.cfg.loss
-        adv = sum(losses.g_adversarial(o.logits, kind) + losses.g_adversarial(o.class_logits, kind) for o in outs)
+        adv = sum(losses.g_adversarial(o.logits, kind) + losses.g_adversarial(o.unconditional_logits, kind) for o in outs)
         mode_seeking = None
         if ctx.cfg.lambda_ms > 0:  # on the final stage, with z and the CA noise as the latent
             mode_seeking = losses.mode_seeking(fakes[-1], torch.cat([z, ca], dim=1)) * ctx.cfg.lambda_ms
-        return _sum_terms({"g_adv": adv, "kl": losses.kl_loss(mu, logvar) * ctx.cfg.lambda_kl, "g_ms": mode_seeking})
+        return _sum_terms({"g_adv": adv, "kl": losses.kl_loss(mu, logvar) * ctx.cfg.lambda_kl, "g_ms": mode_seeking,
+                           "g_class": self._class_term(ctx, outs, labels)})
 
     def fixed_inputs(self, G: nn.Module, data: TrainData, n: int) -> dict[str, Any]:
         """Distinct held-out captions (unseen people), cycled; noise from seeds 0..n-1 like the pipeline."""

@@ -66,10 +66,15 @@ def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
 
 
 class DiscriminatorOutput(NamedTuple):
-    """Real/fake logits, plus class logits when the discriminator has an auxiliary classifier head."""
+    """Real/fake logits, plus class logits when the discriminator has an auxiliary classifier head.
+
+    Text discriminators also judge the image without its caption: ``logits`` are then the
+    image-text match and ``unconditional_logits`` the plain real/fake score (StackGAN++'s joint loss).
+    """
 
     logits: torch.Tensor  # [B] (or [B, 1, h, w] for PatchGAN)
     class_logits: Optional[torch.Tensor] = None  # [B, num_classes] or None
+    unconditional_logits: Optional[torch.Tensor] = None  # [B] or [B, P]; text discriminators only
 
 
 class NoiseGenerator:

@@ -250,8 +250,8 @@ class ProjectedDiscriminator(nn.Module):
     ) -> DiscriminatorOutput:
         """``condition_vector [B, condition_dim]`` is projected into every head; ``condition_image
         [B, condition_channels, H, W]`` (a sketch) is resized to each stage and concatenated to it.
-        With a condition vector, ``class_logits`` carries the *unconditional* logits (the text
-        family's matching-aware loss uses both)."""
+        With a condition vector, ``unconditional_logits`` are the heads' logits without it (the
+        text family's matching-aware loss uses both)."""
         r = self.resolution
         if images.ndim != 4 or tuple(images.shape[1:]) != (3, r, r):
             raise ValueError(f"images must have shape [B, 3, {r}, {r}], got {tuple(images.shape)}")
@@ -273,12 +273,12 @@ class ProjectedDiscriminator(nn.Module):
             pixel_logit = self.pixel(original, labels if self.pixel.config.num_classes else None).logits
             logits.append(pixel_logit[:, None].expand(-1, PATCHES_PER_SIDE**2))  # one vote per image, weighted like a head
         logits = torch.cat(logits, dim=1)
-        class_logits = None
+        class_logits = unconditional = None
         if self.class_classifier is not None:
             class_logits = self.class_classifier(torch.cat([o[1] for o in outputs], dim=1))
-        elif self.condition_dim:
-            class_logits = torch.cat([_as_patch_grid(o[2]) for o in outputs], dim=1)
-        return DiscriminatorOutput(logits=logits, class_logits=class_logits)
+        if self.condition_dim:
+            unconditional = torch.cat([_as_patch_grid(o[2]) for o in outputs], dim=1)
+        return DiscriminatorOutput(logits=logits, class_logits=class_logits, unconditional_logits=unconditional)
 
 
 class SketchProjectedDiscriminator(ProjectedDiscriminator):

@@ -268,10 +268,9 @@ class TextMatchingDiscriminator(ModelMixin, ConfigMixin):
     joint conv head gives the *conditional* logit; a separate head on the image features alone
     gives the *unconditional* logit (StackGAN++'s joint loss).
 
-    **Return convention** (so the shared :class:`DiscriminatorOutput` type is reused):
     ``logits`` = conditional logits ``[B]`` -- the trainer's matching-aware loss uses these with
     (real, matching text) as real and (fake, text) and (real, mismatched text) as fake;
-    ``class_logits`` = unconditional real/fake logits ``[B]`` -- *not* class scores.
+    ``unconditional_logits`` = real/fake logits ``[B]`` of the image alone.
     """
 
     @register_to_config
@@ -313,7 +312,7 @@ class TextMatchingDiscriminator(ModelMixin, ConfigMixin):
         joint = self.joint(torch.cat([features, text_map], dim=1))
         return DiscriminatorOutput(
             logits=self.conditional_head(joint).reshape(batch),
-            class_logits=self.unconditional_head(features).reshape(batch),
+            unconditional_logits=self.unconditional_head(features).reshape(batch),
         )
 
 

@@ -15,6 +15,13 @@ Contenders:
 
     python bench/time_to_quality.py --minutes 30 --every 5
     python bench/time_to_quality.py --minutes 1 --every 0.5 --samples 200 --which ours   # smoke run
+
+A contender's 30 minutes need a quiet core each, so contenders are often measured in separate
+runs; ``--previous [LABEL=]FILE`` draws the rows of an earlier run's JSON in this run's table and
+plot (LABEL renames its "ours" rows), and ``--which ''`` only merges, without training:
+
+    python bench/time_to_quality.py --which ours --set batch_size=32 --label "ours, batch 32" \
+        --previous "ours, batch 64=runs/time_to_quality/time_to_quality.json" --out runs/ttq_b32
 """
 
 from __future__ import annotations
@@ -150,6 +157,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--reference_batch_size", type=int, default=64)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "time_to_quality")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key (ours)")
+    parser.add_argument("--label", default="ours", help="our contender's name in the table, JSON and plot")
+    parser.add_argument("--previous", action="append", default=[], metavar="[LABEL=]FILE",
+                        help="also table and plot the rows of an earlier run's JSON; LABEL renames its 'ours' rows")
     args = parser.parse_args(argv)
     if args.minutes <= 0 or args.every <= 0:
         parser.error("--minutes and --every must be > 0")
@@ -163,6 +173,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     if bad:
         parser.error(f"--set wants KEY=VALUE, got {bad}")
     overrides = [tok for kv in args.set for tok in ("--" + kv.split("=", 1)[0], kv.split("=", 1)[1])]
+    try:
+        earlier = [row for spec in args.previous for row in previous_rows(spec)]
+    except (OSError, ValueError, KeyError) as exc:
+        parser.error(f"--previous: {exc}")
+    contenders = [w.strip() for w in args.which.split(",") if w.strip()]
+    unknown = [name for name in contenders if name not in ("ours", "reference")]
+    if unknown:
+        parser.error(f"unknown contender(s) {unknown}; use ours and/or reference")
+    if not contenders:
+        if not earlier:
+            parser.error("nothing to do: --which names no contender and no --previous run was given")
+        return report(earlier, args.out)
     cfg = load_config(args.config, ["--data_dir", str(args.data_dir), *overrides])
     data = load_data(cfg)
     real = RealFeatureCache.load_or_compute(real_feature_cache_path(data), data.train_images_float())
@@ -171,18 +193,34 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"# time to quality: {args.minutes} training minutes each, scored every {args.every} min on "
           f"{args.samples} samples vs {real.num_real} training images; torch threads {torch.get_num_threads()}", flush=True)
     rows: list[dict] = []
-    for name in [w.strip() for w in args.which.split(",") if w.strip()]:
+    for name in contenders:
         if name == "ours":
             step, generator, _ = ours(args.config, args.data_dir, args.out / "ours", overrides)
-        elif name == "reference":
-            step, generator = reference(args.data_dir, batch_size=args.reference_batch_size)
         else:
-            parser.error(f"unknown contender {name!r}; use ours and/or reference")
-        rows += race(name, step, generator, real, args.minutes, args.every, args.samples, lambda m: print(m, flush=True))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "time_to_quality.json").write_text(json.dumps(rows, indent=1) + "\n")
+            step, generator = reference(args.data_dir, batch_size=args.reference_batch_size)
+        label = args.label if name == "ours" else name
+        rows += race(label, step, generator, real, args.minutes, args.every, args.samples, lambda m: print(m, flush=True))
+    return report(earlier + rows, args.out)
+
+
+def previous_rows(spec: str) -> list[dict]:
+    """The rows of an earlier run's JSON (``[LABEL=]FILE``), its "ours" rows renamed to LABEL."""
+    label, _, path = spec.rpartition("=")
+    rows = json.loads(Path(path).read_text())
+    for row in rows:
+        for key in ("contender", "minutes", "steps", "kid", "precision", "recall", "diversity"):
+            row[key]  # a file of another format fails here, not half-way through the plot
+        if label and row["contender"] == "ours":
+            row["contender"] = label
+    return rows
+
+
+def report(rows: list[dict], out: Path) -> int:
+    """Write the JSON, print the table and draw the plot of every row (this run's and earlier ones)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "time_to_quality.json").write_text(json.dumps(rows, indent=1) + "\n")
     print(table(rows))
-    print(f"plot: {plot(rows, args.out / 'time_to_quality.png')}")
+    print(f"plot: {plot(rows, out / 'time_to_quality.png')}")
     return 0
 
 

@@ -130,10 +130,18 @@ def test_time_to_quality_scores_both_contenders_over_time(folder, tmp_path):
     rows = json.loads((tmp_path / "time_to_quality.json").read_text())
     for name in ("ours", "reference"):
         mine = [r for r in rows if r["contender"] == name]
-        assert [r["minutes"] for r in mine][0] == 0.0 and len(mine) == 3, mine
+        # Usually 3 rows (0, 0.01, 0.02 min); on a loaded machine one step can outlast the whole budget.
+        assert [r["minutes"] for r in mine][0] == 0.0 and len(mine) in (2, 3), mine
         assert mine[-1]["steps"] > 0 and all(math.isfinite(r["kid"]) for r in mine)
         assert mine[-1]["fid"] != mine[0]["fid"], f"{name}: the trained generator scored as the initial one"
     assert (tmp_path / "time_to_quality.png").is_file() and "| reference |" in out
+
+    # Contenders measured in separate runs are merged into one table and plot, without training.
+    merged = run_bench("bench/time_to_quality.py", "--which", "", "--previous", f"batch 4={tmp_path / 'time_to_quality.json'}",
+                       "--out", str(tmp_path / "merged"))
+    assert "| batch 4 | 0.0 | 0 |" in merged and "| reference |" in merged and "| ours |" not in merged
+    assert len(json.loads((tmp_path / "merged" / "time_to_quality.json").read_text())) == len(rows)
+    assert (tmp_path / "merged" / "time_to_quality.png").is_file()
 
 
 def test_live_sketch_speed_times_the_live_handler(tmp_path):

@@ -151,4 +151,7 @@ def test_text_discriminator_can_classify_an_attribute_the_generator_is_asked_for
     heads = trainer.D_raw.stages[0].class_classifier
     assert heads is not None and heads.out_features == 2  # neutral, smiling
     assert "class_names" not in json.loads((out / "training_summary.json").read_text())
+    from model_cards.render import write_model_card
+
+    write_model_card(out)  # its usage snippets must not offer a class the text model cannot take
     assert "class_labels" not in (out / "README.md").read_text()

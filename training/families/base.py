@@ -83,6 +83,12 @@ def _r1(ctx: StepContext, real_logits: torch.Tensor, real_input: torch.Tensor) -
     return losses.r1_penalty(real_logits, real_input) * ctx.r1_weight
 
 
+def _class_term(ctx: StepContext, class_logits: Optional[torch.Tensor], labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """The auxiliary classifier's weighted loss; None without a classifier head or labels."""
+    term = losses.class_loss(class_logits, labels)
+    return None if term is None else term * ctx.cfg.lambda_class
+
+
 def _sum_terms(terms: dict[str, Optional[torch.Tensor]]) -> tuple[torch.Tensor, Logs]:
     present = {k: v for k, v in terms.items() if v is not None}
     total = sum(present.values())

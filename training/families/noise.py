@@ -11,7 +11,7 @@ from training import losses
 from training.batches import Batch
 from training.config import ConfigError, TrainConfig
 from training.data import TrainData
-from training.families.base import Family, GenerateFn, Logs, StepContext, _check_kwargs, _r1, _sum_terms, fixed_ncol
+from training.families.base import Family, GenerateFn, Logs, StepContext, _check_kwargs, _class_term, _r1, _sum_terms, fixed_ncol
 from zoo.latents import latents_from_seed
 
 
@@ -60,7 +60,7 @@ class _NoiseFamily(Family):
         return _sum_terms(
             {
                 "d_adv": losses.d_adversarial(real_out.logits, fake_out.logits, ctx.cfg.loss),
-                "d_class": self._class_term(ctx, real_out.class_logits, batch.labels),
+                "d_class": _class_term(ctx, real_out.class_logits, batch.labels),
                 "r1": _r1(ctx, real_out.logits, real),
             }
         )
@@ -78,15 +78,10 @@ class _NoiseFamily(Family):
         return _sum_terms(
             {
                 "g_adv": losses.g_adversarial(out.logits, ctx.cfg.loss),
-                "g_class": self._class_term(ctx, out.class_logits, labels),
+                "g_class": _class_term(ctx, out.class_logits, labels),
                 "g_ms": mode_seeking,
             }
         )
-
-    @staticmethod
-    def _class_term(ctx: StepContext, class_logits, labels) -> Optional[torch.Tensor]:
-        term = losses.class_loss(class_logits, labels)
-        return None if term is None else term * ctx.cfg.lambda_class
 
     def fixed_inputs(self, G: nn.Module, data: TrainData, n: int) -> dict[str, Any]:
         """Seeds 0..n-1 (as ``GANSamplingPipeline(seed=0)`` draws them); classes cycle along the grid."""

@@ -11,7 +11,7 @@ from training import losses
 from training.batches import Batch
 from training.config import ConfigError, TrainConfig
 from training.data import TrainData, uint8_to_float
-from training.families.base import Family, GenerateFn, Logs, StepContext, _check_kwargs, _r1, _sum_terms
+from training.families.base import Family, GenerateFn, Logs, StepContext, _check_kwargs, _class_term, _r1, _sum_terms
 
 
 class Pix2PixFamily(Family):
@@ -65,11 +65,10 @@ class Pix2PixFamily(Family):
             real = real.detach().requires_grad_(True)
         real_out = ctx.D(*ctx.augment_pair(batch.sketches, real), batch.labels)
         fake_out = ctx.D(*ctx.augment_pair(batch.sketches, fake), batch.labels)
-        class_term = losses.class_loss(real_out.class_logits, batch.labels)
         return _sum_terms(
             {
                 "d_adv": losses.d_adversarial(real_out.logits, fake_out.logits, ctx.cfg.loss),
-                "d_class": None if class_term is None else class_term * ctx.cfg.lambda_class,
+                "d_class": _class_term(ctx, real_out.class_logits, batch.labels),
                 "r1": _r1(ctx, real_out.logits, real),
             }
         )
@@ -77,12 +76,11 @@ class Pix2PixFamily(Family):
     def g_loss(self, ctx: StepContext, batch: Batch) -> tuple[torch.Tensor, Logs]:
         fake = ctx.G(batch.sketches)
         out = ctx.D_raw(*ctx.augment_pair(batch.sketches, fake), batch.labels)
-        class_term = losses.class_loss(out.class_logits, batch.labels)
         return _sum_terms(
             {
                 "g_adv": losses.g_adversarial(out.logits, ctx.cfg.loss),
                 "l1": losses.l1_loss(fake, batch.images) * ctx.cfg.lambda_l1,
-                "g_class": None if class_term is None else class_term * ctx.cfg.lambda_class,
+                "g_class": _class_term(ctx, out.class_logits, batch.labels),
             }
         )
 

@@ -12,7 +12,7 @@ from training import losses
 from training.batches import Batch
 from training.config import ConfigError, TrainConfig
 from training.data import TrainData
-from training.families.base import Family, GenerateFn, Logs, StepContext, _check_kwargs, _r1, _sum_terms, fixed_ncol
+from training.families.base import Family, GenerateFn, Logs, StepContext, _check_kwargs, _class_term, _r1, _sum_terms, fixed_ncol
 from zoo.latents import latents_from_seed, stream_seed
 
 
@@ -110,17 +110,15 @@ class TextGANFamily(Family):
         r1 = None
         if ctx.r1_weight > 0:
             r1 = sum(_r1(ctx, r.logits, x) for r, x in zip(real_out, real_in))
-        return _sum_terms({"d_cond": cond, "d_uncond": uncond, "r1": r1, "d_class": self._class_term(ctx, real_out, batch.labels)})
+        return _sum_terms({"d_cond": cond, "d_uncond": uncond, "r1": r1, "d_class": self._stages_class_term(ctx, real_out, batch.labels)})
 
     @staticmethod
-    def _class_term(ctx: StepContext, outputs, labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    def _stages_class_term(ctx: StepContext, outputs, labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
         """The auxiliary classifier's loss summed over stages: D learns the attribute on real photos,
         and G is asked for the attribute of the caption it drew (so "smiling" gets its own gradient
         instead of only the match/no-match signal)."""
-        terms = [losses.class_loss(o.class_logits, labels) for o in outputs]
-        if any(t is None for t in terms):
-            return None
-        return sum(terms) * ctx.cfg.lambda_class
+        terms = [_class_term(ctx, o.class_logits, labels) for o in outputs]
+        return None if any(t is None for t in terms) else sum(terms)
 
     def g_loss(self, ctx: StepContext, batch: Batch) -> tuple[torch.Tensor, Logs]:
         n = batch.images.shape[0]
@@ -140,7 +138,7 @@ class TextGANFamily(Family):
         if ctx.cfg.lambda_ms > 0:  # on the final stage, with z and the CA noise as the latent
             mode_seeking = losses.mode_seeking(fakes[-1], torch.cat([z, ca], dim=1)) * ctx.cfg.lambda_ms
         return _sum_terms({"g_adv": adv, "kl": losses.kl_loss(mu, logvar) * ctx.cfg.lambda_kl, "g_ms": mode_seeking,
-                           "g_class": self._class_term(ctx, outs, labels)})
+                           "g_class": self._stages_class_term(ctx, outs, labels)})
 
     def fixed_inputs(self, G: nn.Module, data: TrainData, n: int) -> dict[str, Any]:
         """Distinct held-out captions (unseen people), cycled; noise from seeds 0..n-1 like the pipeline."""

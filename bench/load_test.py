@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.utils import QueueError  # noqa: E402
+
+from ui.browser import free_local_port  # noqa: E402
 
 from zoo.limits import APP_MAX_FRAMES, APP_MAX_TEXT_IMAGES  # noqa: E402
 
@@ -91,12 +92,6 @@ def nearest_rank(ordered: Sequence[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _tail(path: Optional[Path], chars: int = 3000) -> str:
     with contextlib.suppress(OSError):
         if path is not None:
@@ -124,7 +119,7 @@ def started_app(models: list[str], log: Optional[Path] = None) -> Iterator[tuple
     The app's output goes to ``log`` (default: discarded): a pipe nobody reads would block the
     server once a long run had filled it.
     """
-    port = _free_port()
+    port = free_local_port()
     command = [sys.executable, str(ROOT / "app.py"), "--port", str(port)]
     for model in models:
         command += ["--model", model]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -26,24 +25,6 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 #: A held-out person of the bundled models' split (never trained on); see ``bench/inversion_quality.py``.
 HELD_OUT_PHOTO = ROOT / "data" / "london_faces" / "images" / "101_neutral.jpg"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _choose(page, dropdown: str, option: str) -> None:
-    page.locator(f"{dropdown} input").click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def _loaded(page, selector: str) -> None:
-    element = page.locator(selector).first
-    element.wait_for(state="visible")
-    page.wait_for_function("(el) => el.tagName === 'VIDEO' ? el.readyState > 0 : (el.complete && el.naturalWidth > 0)",
-                           arg=element.element_handle())
 
 
 def _panel(page, out: Path) -> Path:
@@ -80,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     from ui import build_demo, launch_options
+    from ui.browser import choose_option, free_local_port, wait_for_image
 
     demo = build_demo(include_bundled=True)
-    port = _free_port()
+    port = free_local_port()
     demo.launch(**launch_options(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True))
     args.out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -94,40 +76,40 @@ def main(argv: list[str] | None = None) -> int:
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("#faces-generate")
 
-            _choose(page, "#faces-model", "faces-style-64")
+            choose_option(page, "#faces-model", "faces-style-64")
             page.locator("#faces-generate").click()
             page.get_by_text("seed 49").first.wait_for(state="visible")
-            _loaded(page, "#faces-gallery img")
+            wait_for_image(page, "#faces-gallery img")
             written.append(_panel(page, args.out / "app_faces.png"))
 
             page.get_by_role("tab", name="Sketch to photo").click()
             canvas = page.locator("#sketchpad canvas").first
             canvas.wait_for(state="visible")
             _face_drawing(page, canvas.bounding_box())
-            _loaded(page, "#sketch-photo img")
+            wait_for_image(page, "#sketch-photo img")
             page.wait_for_timeout(1500)  # the live update of the last stroke
             written.append(_panel(page, args.out / "app_sketch.png"))
 
             page.get_by_role("tab", name="Text to image").click()
             page.locator("#prompt textarea").fill("a smiling young woman with long dark hair")
             page.locator("#text-generate").click()
-            _loaded(page, "#text-gallery img")
+            wait_for_image(page, "#text-gallery img")
             written.append(_panel(page, args.out / "app_text.png"))
 
             page.get_by_role("tab", name="Latent interpolation").click()
             page.locator("#interp-generate").click()
-            _loaded(page, "#interp-gallery img")
+            wait_for_image(page, "#interp-gallery img")
             page.locator("#mix-generate").click()
-            _loaded(page, "#mix-gallery img")
+            wait_for_image(page, "#mix-gallery img")
             written.append(_panel(page, args.out / "app_interpolation.png"))
 
             page.get_by_role("tab", name="Your face").click()
             page.locator("#face-upload input[type=file]").set_input_files(str(HELD_OUT_PHOTO))
-            _loaded(page, "#face-upload img")
+            wait_for_image(page, "#face-upload img")
             page.locator("#face-find").click()
-            _loaded(page, "#face-reconstruction img")
+            wait_for_image(page, "#face-reconstruction img")
             page.locator("#face-morph").click()
-            _loaded(page, "#face-gif img")
+            wait_for_image(page, "#face-gif img")
             written.append(_panel(page, args.out / "app_your_face.png"))
             browser.close()
     finally:

@@ -8,7 +8,6 @@ image quality.
 from __future__ import annotations
 
 import json
-import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +24,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from tiny import RESOLUTION, save_tiny_checkpoint  # noqa: E402
 
 from ui import build_demo, launch_options  # noqa: E402
+from ui.browser import free_local_port  # noqa: E402
 from ui.outputs import DISPLAY_SIZE  # noqa: E402
 from ui.tabs.model_info import card_markdown  # noqa: E402
 from zoo.limits import APP_MAX_IMAGES as MAX_IMAGES  # noqa: E402
@@ -33,12 +33,6 @@ OFFLINE_REPO = "gan-zoo-test/never-downloaded"
 ENV_REPO = "gan-zoo-test/from-env"
 CLASS_NAMES = ["neutral", "smiling", "surprised"]
 SCALE = DISPLAY_SIZE // RESOLUTION  # tiny 32px images are shown enlarged 8x
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _write_card(directory: Path) -> None:
@@ -74,7 +68,7 @@ def client(models: dict[str, str]):
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.setenv("GAN_ZOO_MODELS", ENV_REPO)
         demo = build_demo(models=list(models.values()) + [OFFLINE_REPO], include_bundled=False)
-    port = _free_port()
+    port = free_local_port()
     demo.launch(**launch_options(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True))
     try:
         yield Client(f"http://127.0.0.1:{port}/", analytics_enabled=False, verbose=False)

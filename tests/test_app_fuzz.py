@@ -24,7 +24,6 @@ import contextlib
 import json
 import math
 import re
-import socket
 import struct
 import sys
 import zlib
@@ -47,6 +46,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from tiny import save_tiny_checkpoint  # noqa: E402
 
 from ui import build_demo, launch_options  # noqa: E402
+from ui.browser import free_local_port  # noqa: E402
 from zoo.limits import APP_MAX_FRAMES as MAX_FRAMES  # noqa: E402
 from zoo.limits import APP_MAX_IMAGES as MAX_IMAGES  # noqa: E402
 from zoo.limits import APP_MAX_TEXT_IMAGES as MAX_TEXT_IMAGES  # noqa: E402
@@ -63,12 +63,6 @@ NAN, INF = float("nan"), float("inf")
 # ------------------------------------------------------------------------------------------------
 # The server and its inputs
 # ------------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -155,7 +149,7 @@ def ctx(tmp_path_factory: pytest.TempPathFactory):
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.delenv("GAN_ZOO_MODELS", raising=False)
         demo = build_demo(models=list(models.values()) + [OFFLINE_REPO], include_bundled=False)
-    port = _free_port()
+    port = free_local_port()
     demo.launch(**launch_options(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True))
     try:
         client = Client(f"http://127.0.0.1:{port}/", analytics_enabled=False, verbose=False)

@@ -8,7 +8,6 @@ Run with ``pytest -m browser``. Uses Python Playwright driving the system's Debi
 from __future__ import annotations
 
 import json
-import socket
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -17,6 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the app's `ui` package lives at the repo root
+
+from ui.browser import choose_option, free_local_port, wait_for_image  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -31,12 +32,6 @@ pytestmark = [
                        "(apt-get install chromium); playwright's own browsers are never downloaded"),
 ]
 playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +54,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):
     (card_dir / "README.md").write_text("---\nlicense: mit\n---\n# Tiny StyleGAN\n\nA random test model.\n\n"
                                         "![grid](samples/final_grid.png)\n")
     demo = build_demo(models=models, include_bundled=False)
-    port = _free_port()
+    port = free_local_port()
     demo.launch(**launch_options(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True))
     try:
         yield f"http://127.0.0.1:{port}/"
@@ -92,16 +87,6 @@ def _open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
-def _wait_for_image(page, selector: str) -> None:
-    """An <img> (or <video>) inside ``selector`` that has really loaded."""
-    element = page.locator(selector).first
-    element.wait_for(state="visible")
-    page.wait_for_function(
-        "(el) => el.tagName === 'VIDEO' ? el.readyState > 0 : (el.complete && el.naturalWidth > 0)",
-        arg=element.element_handle(),
-    )
-
-
 def _close_toasts(page) -> None:
     """Dismiss error toasts so they do not cover the next screenshot."""
     for button in page.locator(".toast-close").all():
@@ -117,33 +102,28 @@ def _shot(page, name: str) -> None:
 def test_faces_tab(page) -> None:
     _open_tab(page, "Faces from noise")
     page.click("#faces-generate")
-    _wait_for_image(page, "#faces-gallery img")
+    wait_for_image(page, "#faces-gallery img")
     assert page.locator("#faces-gallery img").count() == 8
     assert page.get_by_text("native resolution").first.is_visible()
     _shot(page, "1_faces")
-
-
-def _choose(page, dropdown: str, option: str) -> None:
-    page.locator(f"{dropdown} input").click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def test_faces_tab_class_picker(page) -> None:
     """A class-conditional model shows its class names; "All classes" draws one row per class."""
     _open_tab(page, "Faces from noise")
     assert not page.locator("#faces-class").is_visible()  # the default model has no classes
-    _choose(page, "#faces-model", "tiny-expressions")
+    choose_option(page, "#faces-model", "tiny-expressions")
     page.locator("#faces-class").wait_for(state="visible")
-    _choose(page, "#faces-class", "All classes (one row each)")
+    choose_option(page, "#faces-class", "All classes (one row each)")
     page.click("#faces-generate")
     page.get_by_text("surprised · seed 42").first.wait_for(state="visible")
     assert page.locator("#faces-gallery img").count() == 8 * len(CLASS_NAMES)
     _shot(page, "1b_faces_all_classes")
-    _choose(page, "#faces-class", "smiling")
+    choose_option(page, "#faces-class", "smiling")
     page.click("#faces-generate")
     page.wait_for_function("() => document.querySelectorAll('#faces-gallery img').length === 8")
     assert page.get_by_text("smiling · seed 42").count() == 0  # one class: captions are seeds only
-    _choose(page, "#faces-model", "tiny-dcgan")  # back to the unconditional model: no picker
+    choose_option(page, "#faces-model", "tiny-dcgan")  # back to the unconditional model: no picker
     page.locator("#faces-class").wait_for(state="hidden")
 
 
@@ -163,8 +143,8 @@ def test_sketch_tab_draw_with_the_mouse(page) -> None:
         page.mouse.move(x + w * (0.3 + 0.4 * i / 20), y + h * (0.3 + 0.4 * (i / 20) ** 2), steps=2)
     page.mouse.up()
     # Live: the photo appears for the stroke without pressing the button.
-    _wait_for_image(page, "#sketch-photo img")
-    _wait_for_image(page, "#sketch-seen img")
+    wait_for_image(page, "#sketch-photo img")
+    wait_for_image(page, "#sketch-seen img")
     first = page.locator("#sketch-photo img").get_attribute("src")
     page.mouse.move(x + w * 0.4, y + h * 0.75)  # a mouth: the photo follows the next stroke too
     page.mouse.down()
@@ -183,7 +163,7 @@ def test_sketch_tab_upload_an_example(page) -> None:
         pytest.skip("no example sketches in ui/examples (run scripts/make_app_examples.py)")
     before = page.locator("#sketch-photo img").get_attribute("src")
     examples.first.click()
-    _wait_for_image(page, "#sketch-upload img")
+    wait_for_image(page, "#sketch-upload img")
     page.click("#sketch-generate")
     page.wait_for_function("(before) => { const img = document.querySelector('#sketch-photo img');"
                            " return img && img.src !== before && img.complete && img.naturalWidth > 0; }", arg=before)
@@ -193,11 +173,11 @@ def test_sketch_tab_upload_an_example(page) -> None:
 def test_text_tab(page) -> None:
     _open_tab(page, "Text to image")
     example = page.locator("#prompt-examples button.gallery-item").nth(1)
-    example.click()  # an example fills the prompt box
-    assert page.locator("#prompt textarea").input_value() == example.inner_text().strip()
+    example.click()  # an example fills the prompt box (the update arrives from the server: wait for it)
+    playwright_api.expect(page.locator("#prompt textarea")).to_have_value(example.inner_text().strip())
     page.locator("#prompt textarea").fill("a smiling woman in her twenties")
     page.click("#text-generate")
-    _wait_for_image(page, "#text-gallery img")
+    wait_for_image(page, "#text-gallery img")
     assert page.locator("#text-gallery img").count() == 4
     assert page.get_by_text("a smiling woman in her twenties · seed 0").first.is_visible()
     _shot(page, "3_text")
@@ -206,11 +186,11 @@ def test_text_tab(page) -> None:
 def test_interpolation_tab_and_style_mixing(page) -> None:
     _open_tab(page, "Latent interpolation")
     page.click("#interp-generate")
-    _wait_for_image(page, "#interp-gallery img")
-    _wait_for_image(page, "#interp-gif img")
-    _wait_for_image(page, "#interp-video video")
+    wait_for_image(page, "#interp-gallery img")
+    wait_for_image(page, "#interp-gif img")
+    wait_for_image(page, "#interp-video video")
     page.click("#mix-generate")
-    _wait_for_image(page, "#mix-gallery img")
+    wait_for_image(page, "#mix-gallery img")
     assert page.locator("#mix-gallery img").count() == 3
     _shot(page, "4_interpolation")
 
@@ -219,12 +199,12 @@ def test_your_face_tab_upload_a_photo(page) -> None:
     _open_tab(page, "Your face")
     photo = ROOT / "data" / "london_faces" / "images" / "101_neutral.jpg"
     page.locator("#face-upload input[type=file]").set_input_files(str(photo))
-    _wait_for_image(page, "#face-upload img")
+    wait_for_image(page, "#face-upload img")
     page.click("#face-find")
-    _wait_for_image(page, "#face-reconstruction img")
-    _wait_for_image(page, "#face-target img")
+    wait_for_image(page, "#face-reconstruction img")
+    wait_for_image(page, "#face-target img")
     page.click("#face-morph")
-    _wait_for_image(page, "#face-gif img")
+    wait_for_image(page, "#face-gif img")
     _shot(page, "6_your_face")
 
 
@@ -234,7 +214,7 @@ def test_models_tab(page) -> None:
     page.get_by_role("option", name="tiny-stylegan").click()
     page.locator("#model-card").get_by_text("Tiny StyleGAN").wait_for(state="visible")
     assert "license: mit" not in page.locator("#model-card").inner_text()
-    _wait_for_image(page, "#model-grid img")
+    wait_for_image(page, "#model-grid img")
     _shot(page, "5_models")
 
 

@@ -7,6 +7,8 @@
 * :mod:`ui.outputs`: the files handlers return, and images enlarged for display;
 * :mod:`ui.widgets`: seed boxes, the class picker, model details and :func:`ui.widgets.bind`;
 * :mod:`ui.spaces`: the Hugging Face Spaces ``GPU`` decorator, or a stand-in.
+* :mod:`ui.browser`: a free local port to serve on, and the clicks the browser tests and README
+  screenshots drive the app with.
 """
 
 from ui.app import build_demo, launch_options

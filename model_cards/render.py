@@ -66,6 +66,7 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
         title=model_name,
         description=spec.description,
         family_name=spec.display_name,
+        discriminator=_discriminator(spec, config),
         resolution=summary.get("resolution") or config.get("resolution") or NOT_RECORDED,
         python_snippet=families.python_usage(spec.task, model, class_names=classes).rstrip("\n"),
         diffusers_snippet=(families.diffusers_usage(spec.task, repo_id, class_names=classes).rstrip("\n")
@@ -87,6 +88,18 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
         evaluation=_evaluation(spec, metrics),
         images={key: rel if (root / rel).is_file() else None for key, rel in IMAGES.items()},
     )
+
+
+def _discriminator(spec: families.FamilySpec, config: dict[str, Any]) -> Optional[str]:
+    """What the generator was trained against. The weights do not say, yet it shapes what they learned
+    (a projected D scores images with ImageNet features), so the card names it; None when unrecorded."""
+    kind = config.get("discriminator")
+    if kind == "projected":
+        return ("a projected discriminator: small heads on frozen, ImageNet-pretrained EfficientNet-lite0 features "
+                "(Sauer et al., 2021, *Projected GANs Converge Faster*)")
+    if kind == "classic":
+        return f"the {spec.display_name} family's own discriminator (`{spec.discriminator_class}`)"
+    return None
 
 
 def write_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional[str] = None) -> Path:

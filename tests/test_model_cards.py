@@ -184,3 +184,19 @@ def test_free_text_licence_becomes_other_with_a_name(tmp_path: Path) -> None:
     card = ModelCard.load(write_model_card(root, repo_id=REPO))
     assert card.data.license == "other" and card.data.license_name == "research-use-only-see-source-site"
     assert "Research use only (see source site)" in card.text
+
+
+@pytest.mark.parametrize("kind", ["projected", "classic", None])
+def test_card_names_the_discriminator_the_generator_was_trained_against(tmp_path: Path, kind) -> None:
+    root = write_fake_checkpoint(tmp_path / "m", "pix2pix")
+    summary = json.loads((root / "training_summary.json").read_text())
+    if kind:
+        summary["config"]["discriminator"] = kind
+    (root / "training_summary.json").write_text(json.dumps(summary))
+    intro = render_model_card(root).text.split("Trained with GAN Zoo", 1)[1].split("\n", 1)[0]
+    if kind == "projected":
+        assert "against a projected discriminator" in intro and "EfficientNet-lite0" in intro
+    elif kind == "classic":
+        assert "against the pix2pix family's own discriminator (`PatchGANDiscriminator`)" in intro
+    else:  # an older run that did not record it: the card does not guess
+        assert " against " not in intro

@@ -112,7 +112,7 @@ for _spec in (
     ),
     FamilySpec(
         "pix2pix", "pix2pix", IMAGE_TO_IMAGE, "zoo.models.pix2pix", "UNetGenerator", "PatchGANDiscriminator",
-        "A pix2pix U-Net generator, trained against a PatchGAN discriminator, that turns a line drawing into a photo.",
+        "A pix2pix U-Net generator that turns a line drawing into a photo.",
         classes=True,
     ),
     FamilySpec(

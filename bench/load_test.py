@@ -48,7 +48,6 @@ from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.utils import QueueError  # noqa: E402
 
 from ui.browser import free_local_port  # noqa: E402
-
 from zoo.limits import APP_MAX_FRAMES, APP_MAX_TEXT_IMAGES  # noqa: E402
 
 #: Every endpoint that runs a model (the app's one shared queue group), by the short names of the flags.

@@ -3,7 +3,8 @@
     python scripts/model_table.py
 
 Table 1 lists what each model is and its scores against its training people; table 2 puts every
-model next to the real-vs-real reference under one protocol (same real half, same set sizes).
+model next to the real-vs-real reference under one protocol (same real half, same set sizes);
+table 3 checks each model against the quality bars set for its kind of model (issue 13).
 Every number is read from the files ``python -m training.evaluate`` wrote; none is typed in.
 """
 
@@ -44,6 +45,48 @@ def _follows(metrics: dict[str, Any]) -> str:
     return "-"
 
 
+#: The quality bars for each kind of bundled model: (what, ">=" or "<=", bar). Text attribute
+#: accuracies must hold for the captions' own wording and for unseen wordings, so the lower counts.
+BARS: dict[str, list[tuple[str, str, float]]] = {
+    "unconditional": [("KID", "<=", 0.03), ("precision", ">=", 0.5), ("recall", ">=", 0.3),
+                      ("diversity", ">=", 0.9), ("memorisation", ">=", 0.8)],
+    "class-conditional": [("class accuracy", ">=", 0.8), ("KID", "<=", 0.04)],
+    "text": [("gender accuracy", ">=", 0.9), ("expression accuracy", ">=", 0.75),
+             ("within-prompt diversity", ">=", 0.6), ("KID", "<=", 0.05)],
+    "sketch": [("edge sketch L1", "<=", 0.035), ("landmark drawing KID", "<=", 0.06),
+               ("landmark drawing precision", ">=", 0.3)],
+}
+
+
+def _kind(summary: dict[str, Any]) -> str:
+    if summary["task"] == "text-to-image":
+        return "text"
+    if summary["task"] == "image-to-image":
+        return "sketch"
+    return "class-conditional" if summary.get("class_names") else "unconditional"
+
+
+def _measured(what: str, metrics: dict[str, Any]) -> tuple[Optional[float], str]:
+    """The number a bar is checked against, and how it is shown (both wordings for text attributes)."""
+    train = (metrics.get("evaluation") or {}).get("vs_train") or {}
+    follows = (metrics.get("evaluation") or {}).get("faithfulness") or {}
+    plain = {"KID": train.get("kid"), "precision": train.get("precision"), "recall": train.get("recall"),
+             "diversity": train.get("diversity"), "memorisation": train.get("memorisation_ratio"),
+             "class accuracy": follows.get("class_accuracy"),
+             "within-prompt diversity": metrics.get("within_condition_diversity")}
+    styles = follows.get("sketch_styles") or {}
+    plain.update({"edge sketch L1": (styles.get("edges") or {}).get("l1"),
+                  "landmark drawing KID": (styles.get("landmarks") or {}).get("kid"),
+                  "landmark drawing precision": (styles.get("landmarks") or {}).get("precision")})
+    if what in plain:
+        return plain[what], _fmt(plain[what])
+    attribute = what.split()[0]
+    values = [(follows.get(w) or {}).get("accuracy", {}).get(attribute) for w in ("template_wording", "unseen_wording")]
+    if None in values:
+        return None, "-"
+    return min(values), f"{values[0]:.2f} / {values[1]:.2f} (template / unseen wording)"
+
+
 def main() -> None:
     models = _models()
     print("| model | task | steps | hardware, wall time | KID (1000 generated) | precision / recall (k=3, as many generated as real) "
@@ -71,6 +114,14 @@ def main() -> None:
             continue
         print(f"| {name} | {s['num_real']} / {s['num_fake']} | {s['precision']:.3f} | {s['recall']:.3f} | "
               f"{s['kid']:.4f} | {s['diversity']:.3f} |")
+    print()
+    print("| model | bar | measured | met |")
+    print("|---|---|---|---|")
+    for folder, metrics, summary in models:
+        for what, sign, bar in BARS[_kind(summary)]:
+            value, shown = _measured(what, metrics)
+            met = "-" if value is None else ("yes" if (value >= bar if sign == ">=" else value <= bar) else "**no**")
+            print(f"| {folder.name} | {what} {sign} {bar:g} | {shown} | {met} |")
 
 
 if __name__ == "__main__":

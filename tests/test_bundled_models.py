@@ -162,6 +162,22 @@ def test_readme_model_tables_are_what_the_script_prints(capsys):
     assert readme[begin:end].split("-->", 1)[1].strip() == printed
 
 
+def test_bars_table_checks_the_worse_wording_and_never_invents_a_number():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("model_table", ROOT / "scripts" / "model_table.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    follows = {"template_wording": {"accuracy": {"expression": 0.8}}, "unseen_wording": {"accuracy": {"expression": 0.7}}}
+    metrics = {"evaluation": {"vs_train": {"kid": 0.02}, "faithfulness": follows}}
+    assert script._measured("expression accuracy", metrics) == (0.7, "0.80 / 0.70 (template / unseen wording)")
+    assert script._measured("KID", metrics) == (0.02, "0.020")
+    assert script._measured("gender accuracy", metrics) == (None, "-")  # not measured: no verdict
+    assert script._measured("landmark drawing precision", metrics) == (None, "-")
+    assert script._kind({"task": "unconditional-image-generation", "class_names": ["a", "b"]}) == "class-conditional"
+    assert script._kind({"task": "unconditional-image-generation"}) == "unconditional"
+
+
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_card_python_snippet_runs(name, tmp_path, monkeypatch):
     """The card's GAN Zoo usage code runs as written (the class-conditional model's names its class)."""

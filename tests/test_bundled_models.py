@@ -129,13 +129,18 @@ def test_bundled_recipe_still_runs(name, tmp_path):
     assert (tmp_path / name / "model_index.json").is_file()
 
 
-def _pin_script():
+def _script(name: str):
+    """``scripts/<name>.py`` as a module (the scripts folder is not a package)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("pin_bundled_outputs", ROOT / "scripts" / "pin_bundled_outputs.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _pin_script():
+    return _script("pin_bundled_outputs")
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -149,11 +154,7 @@ def test_bundled_outputs_are_bit_identical_to_the_pinned_digests(name):
 
 def test_readme_model_tables_are_what_the_script_prints(capsys):
     """The README's model tables are pasted output of scripts/model_table.py, never edited by hand."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("model_table", ROOT / "scripts" / "model_table.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _script("model_table")
     script.main()
     printed = capsys.readouterr().out.strip()
     readme = (ROOT / "README.md").read_text()
@@ -163,11 +164,7 @@ def test_readme_model_tables_are_what_the_script_prints(capsys):
 
 
 def test_bars_table_checks_the_worse_wording_and_never_invents_a_number():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("model_table", ROOT / "scripts" / "model_table.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _script("model_table")
     follows = {"template_wording": {"accuracy": {"expression": 0.8}}, "unseen_wording": {"accuracy": {"expression": 0.7}}}
     metrics = {"evaluation": {"vs_train": {"kid": 0.02}, "faithfulness": follows}}
     assert script._measured("expression accuracy", metrics) == (0.7, "0.80 / 0.70 (template / unseen wording)")

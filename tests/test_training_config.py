@@ -49,13 +49,15 @@ def test_every_shipped_config_loads_and_validates():
 def test_overrides_are_typed_and_bool_flags_need_no_value():
     values = parse_overrides(
         ["--max_steps", "7", "--lr_g=0.001", "--push_to_hub", "--hub_model_id", "org/x", "--hflip", "false",
-         "--label_column", "none", "--generator_kwargs", "{mapping_layers: 2}", "--mixed_precision", "no"]
+         "--label_column", "none", "--generator_kwargs", "{mapping_layers: 2}", "--mixed_precision", "no",
+         "--caption_paraphrases", "['a {gender_noun}, {expression}', 'close-up of a {gender_noun}']"]
     )
     assert values == {
         "max_steps": 7, "lr_g": 0.001, "push_to_hub": True, "hub_model_id": "org/x", "hflip": False,
         "label_column": None, "generator_kwargs": {"mapping_layers": 2}, "mixed_precision": "no",
+        "caption_paraphrases": ["a {gender_noun}, {expression}", "close-up of a {gender_noun}"],
     }
-    cfg = build_config(BASE, values)
+    cfg = build_config(BASE, {k: v for k, v in values.items() if k != "caption_paraphrases"})  # textgan only
     assert cfg.max_steps == 7 and cfg.push_to_hub and cfg.mixed_precision == "no"
 
 
@@ -67,6 +69,7 @@ def test_overrides_are_typed_and_bool_flags_need_no_value():
         (["--hflip", "maybe"], "--hflip expects true or false"),
         (["--max_steps"], "--max_steps needs a value"),
         (["--generator_kwargs", "{a:1}"], "space after each ':'"),
+        (["--caption_paraphrases", "[a, b"], "expects a YAML list"),
         (["stray"], "expected --key value"),
     ],
 )
@@ -102,6 +105,15 @@ def test_bad_command_line_gives_clear_errors(args, message):
         ({"resume_from_checkpoint": "/no/such/dir"}, "neither 'latest' nor a directory"),
         ({"bogus": 1}, "unknown config key 'bogus'"),
         ({"generator_kwargs": [1, 2]}, "generator_kwargs must be a mapping"),
+        ({"caption_paraphrases": "a {gender_noun}"}, "caption_paraphrases must be a list"),
+        ({"caption_paraphrases": ["a {gender_noun}"]}, "only used by textgan"),
+        ({"family": "textgan", "caption_column": "text", "caption_paraphrases": ["a {gender_noun}"]}, "set caption_template too"),
+        ({"family": "textgan", "caption_template": "a {sex}", "caption_paraphrases": [""]}, "non-empty template strings"),
+        ({"family": "textgan", "caption_template": "a {sex}", "caption_words": {"sex": {"female": "female"}}}, r"from: <field>"),
+        ({"family": "textgan", "caption_template": "a {sex}", "caption_words": {"sex": {"from": "gender", "male": 1}}},
+         "every entry must be a string"),
+        ({"family": "textgan", "caption_template": "a {sex}", "caption_words": {"sex": {"from": "sex", "male": "m"}}},
+         "maps from itself"),
     ],
 )
 def test_bad_values_give_clear_errors(values, message):

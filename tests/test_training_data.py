@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from training import data as data_mod
-from training.batches import BatchSampler, make_batch, mismatched_rows
+from training.batches import BatchSampler, caption_rows, make_batch, mismatched_rows
 from training.captions import build_caption
 from training.config import build_config
 from training.data import load_data, split_indices
@@ -47,6 +47,24 @@ def test_caption_builder(row, caption):
 def test_caption_template_with_unknown_field_is_rejected():
     with pytest.raises(ValueError, match=r"\['hair'\]"):
         build_caption("a {hair} person", {"expression": "smiling"})
+
+
+WORDS = {"with_expression": {"from": "expression", "smiling": "with a smile", "neutral": "with a neutral expression"},
+         "sex": {"from": "gender", "female": "female", "male": "male"}}
+
+
+@pytest.mark.parametrize(
+    "template, row, caption",
+    [
+        ("a {sex} adult {with_expression}", {"expression": "smiling", "gender": "female"}, "a female adult with a smile"),
+        ("a {gender_noun} {with_expression}", {"expression": "Neutral", "gender": "male"}, "a man with a neutral expression"),
+        # A value the map does not name leaves the field missing, so its optional part is dropped.
+        ("a {gender_noun}[ {with_expression}]", {"expression": "surprised", "gender": "male"}, "a man"),
+        ("a [{sex} ]person", {"expression": "smiling", "gender": ""}, "a person"),
+    ],
+)
+def test_word_maps_give_other_words_for_a_fields_values(template, row, caption):
+    assert build_caption(template, row, WORDS) == caption
 
 
 def test_imagefolder_is_decoded_once_into_a_uint8_cache(folder, tmp_path, monkeypatch):
@@ -126,6 +144,34 @@ def test_captions_are_embedded_and_cached(folder, tmp_path):
     batch = make_batch(data, rows, torch.device("cpu"), torch.Generator().manual_seed(0), hflip=True, channels_last=True)
     assert batch.images.is_contiguous(memory_format=torch.channels_last)
     assert batch.images.min() >= -1 and batch.images.max() <= 1 and batch.text_embeds.shape == (6, 384)
+
+
+def test_paraphrased_captions_say_the_same_row_in_other_words(folder, tmp_path):
+    paraphrases = ["a {sex} adult {with_expression}", "{ethnicity} {gender_noun}"]
+    plain = load_data(cfg_for(folder, tmp_path, family="textgan", caption_template=TEMPLATE, split_key="face_id"), log=print)
+    cfg = cfg_for(folder, tmp_path, family="textgan", caption_template=TEMPLATE, split_key="face_id",
+                  caption_paraphrases=paraphrases, caption_words=WORDS)
+    data = load_data(cfg, log=print)
+    assert data.cache_path != plain.cache_path and plain.paraphrase_embeds is None
+    # The template's wording is unchanged (grids, metrics and mismatch tests use it); the paraphrases
+    # are each row's own attributes, embedded by the same encoder.
+    assert data.captions == plain.captions and torch.equal(data.text_embeds, plain.text_embeds)
+    assert data.paraphrase_embeds.shape == (12, 2, 384)
+    from zoo.text import load_sentence_encoder
+
+    row0 = load_sentence_encoder(cfg.text_encoder).encode(["a female adult with a neutral expression", "white woman"]).float()
+    assert torch.allclose(data.paraphrase_embeds[0], row0, atol=1e-5)
+    # A batch draws one wording per row among the template and the paraphrases, from that row only.
+    rows = torch.tensor([0, 1, 2, 3] * 50)
+    picked = caption_rows(data, rows, torch.Generator().manual_seed(0))
+    wordings = torch.cat([data.text_embeds[rows, None], data.paraphrase_embeds[rows]], dim=1)
+    which = (picked[:, None] - wordings).abs().amax(dim=-1).argmin(dim=1)
+    assert torch.allclose(picked, wordings[torch.arange(len(rows)), which])
+    assert set(which.tolist()) == {0, 1, 2}
+    # Without paraphrases, the caption is the template's and no random number is drawn.
+    gen = torch.Generator().manual_seed(0)
+    assert torch.equal(caption_rows(plain, rows, gen), plain.text_embeds[rows])
+    assert torch.equal(gen.get_state(), torch.Generator().manual_seed(0).get_state())
 
 
 def test_same_person_negatives_differ_only_by_that_persons_other_photo(folder, tmp_path):

@@ -95,6 +95,16 @@ def mismatched_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator, sa
     return out
 
 
+def caption_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    """Each row's caption embedding; with ``caption_paraphrases``, in a wording drawn per row (the
+    template or any paraphrase, alike), so the generator meets each attribute in several phrasings."""
+    if data.paraphrase_embeds is None:
+        return data.text_embeds[idx]
+    wordings = torch.cat([data.text_embeds[idx, None], data.paraphrase_embeds[idx]], dim=1)
+    pick = torch.randint(0, wordings.shape[1], (len(idx),), generator=rng)
+    return wordings[torch.arange(len(idx)), pick]
+
+
 def sketch_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
     """The input sketch of each row: with mixed styles, one style drawn per row among those it has."""
     if data.sketch_styles is None:
@@ -127,8 +137,8 @@ def make_batch(
 
     text = mismatch = None
     if data.text_embeds is not None:
-        text = data.text_embeds[idx]
-        mismatch = data.text_embeds[mismatched_rows(data, idx, rng, same_group_negatives)]
+        text = caption_rows(data, idx, rng)
+        mismatch = caption_rows(data, mismatched_rows(data, idx, rng, same_group_negatives), rng)
     return Batch(
         images=move(images),
         labels=move(data.labels[idx]) if data.labels is not None else None,

@@ -4,6 +4,12 @@
 gives ``"a smiling woman in her twenties, white"``; ``[...]`` parts are dropped when a field in them
 is missing. Derived fields: ``gender_noun`` (woman/man/person), ``possessive`` (her/his/their) and
 ``age_band`` (teens ... eighties).
+
+Extra wordings for training (``caption_paraphrases``) say the same attributes in other words, so a
+prompt typed in the app need not match the one training template. They can use *word maps*
+(``caption_words``): a new field whose words depend on another field's value, e.g.
+``{"with_expression": {"from": "expression", "smiling": "with a smile", "neutral": "with a neutral
+expression"}}``; a value the map does not name leaves the field missing.
 """
 
 from __future__ import annotations
@@ -42,8 +48,25 @@ def age_band(age: Any) -> Optional[str]:
     return next((name for low, high, name in _AGE_BANDS if low <= years < high), None)
 
 
-def caption_fields(row: dict[str, Any]) -> dict[str, Optional[str]]:
-    """Every metadata column as readable words, plus derived ``gender_noun``, ``possessive``, ``age_band``.
+WordMaps = dict[str, dict[str, str]]
+
+
+def check_word_maps(words: Any) -> WordMaps:
+    """``caption_words`` must map each new field to ``{"from": field, value: words, ...}``; else ValueError."""
+    if not isinstance(words, dict):
+        raise ValueError(f"caption_words must be a mapping of field name -> word map, got {words!r}")
+    for name, spec in words.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("from"), str) or len(spec) < 2:
+            raise ValueError(f"caption_words[{name!r}] must look like {{from: <field>, <value>: <words>, ...}}, got {spec!r}")
+        bad = [k for k, v in spec.items() if not isinstance(v, str)]
+        if bad:
+            raise ValueError(f"caption_words[{name!r}]: every entry must be a string, not {bad}")
+    return words
+
+
+def caption_fields(row: dict[str, Any], words: Optional[WordMaps] = None) -> dict[str, Optional[str]]:
+    """Every metadata column as readable words, plus derived ``gender_noun``, ``possessive``, ``age_band``
+    and the fields of the word maps ``words``.
 
     Missing values are ``None`` so that an optional ``[...]`` template part can be dropped.
     """
@@ -55,6 +78,9 @@ def caption_fields(row: dict[str, Any]) -> dict[str, Optional[str]]:
     fields["gender_noun"] = noun or "person"
     fields["possessive"] = _POSSESSIVE.get(noun or "", "their")
     fields["age_band"] = age_band(row.get("age"))
+    for name, spec in (words or {}).items():
+        value = fields.get(spec["from"])
+        fields[name] = spec.get(value.lower()) if value is not None and value.lower() != "from" else None
     return fields
 
 
@@ -65,14 +91,14 @@ def template_fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template.replace("[", "").replace("]", "")) if name}
 
 
-def build_caption(template: str, row: dict[str, Any]) -> str:
+def build_caption(template: str, row: dict[str, Any], words: Optional[WordMaps] = None) -> str:
     """Fill ``template`` from a metadata row, dropping ``[...]`` parts whose fields are missing.
 
     ``"a {expression} {gender_noun}[ in {possessive} {age_band}], {ethnicity}"`` on the London
     faces row ``(smiling, 24, female, white)`` gives ``"a smiling woman in her twenties, white"``,
     and without an age ``"a smiling woman, white"``.
     """
-    fields = caption_fields(row)
+    fields = caption_fields(row, words)
     unknown = template_fields(template) - set(fields)
     if unknown:
         from training.data import DataError  # here: data imports this module

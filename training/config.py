@@ -74,6 +74,16 @@ class TrainConfig:
         "Caption built from metadata, e.g. 'a {expression} {gender_noun}[ in {possessive} {age_band}], {ethnicity}'; "
         "[...] parts are dropped when a field in them is missing.",
     )
+    caption_paraphrases: list = _f(
+        [],
+        "textgan: more caption templates saying the same attributes in other words; each training caption is drawn from "
+        "caption_template and these alike (grids, metrics and mismatch tests keep caption_template).",
+    )
+    caption_words: dict = _f(
+        {},
+        "Word maps for caption templates: a new field whose words depend on another's value, e.g. "
+        "{with_expression: {from: expression, smiling: 'with a smile', neutral: 'with a neutral expression'}}.",
+    )
     sketch_source: str = _f("none", "pix2pix inputs: 'xdog' (zoo.sketch.extract_sketch of the photo), 'column', 'side_by_side'.")
     sketch_column: Optional[str] = _f(None, "Column holding the input (sketch) image when sketch_source is 'column'.")
     side_by_side_input: str = _f("left", "Which half of a side-by-side image is the input when sketch_source is 'side_by_side'.")
@@ -256,6 +266,12 @@ def _from_string(name: str, text: str, tp: Any) -> Any:
             return float(text)
         except ValueError:
             raise ConfigError(f"--{name} expects a number, got {text!r}") from None
+    if base is list:
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"--{name} expects a YAML list like '[a, b]': {err}") from None
+        return [] if value is None else (value if isinstance(value, list) else [value])
     if base is dict:
         try:
             value = yaml.safe_load(text)
@@ -302,6 +318,10 @@ def _check_type(name: str, value: Any, tp: Any) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{name} must be a mapping, got {value!r}")
         return dict(value)
+    if base is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{name} must be a list, got {value!r}")
+        return list(value)
     raise ConfigError(f"unsupported field type for {name}: {tp}")  # pragma: no cover
 
 

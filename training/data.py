@@ -202,6 +202,8 @@ class TrainData:
     sketch_styles: Optional[torch.Tensor] = None
     sketch_style_ok: Optional[torch.Tensor] = None
     sketch_style_names: list[str] = field(default_factory=list)
+    #: Each row's caption in every ``caption_paraphrases`` wording: ``[N, P, D]`` (``text_embeds`` is wording 0).
+    paraphrase_embeds: Optional[torch.Tensor] = None
 
     @property
     def num_images(self) -> int:
@@ -231,6 +233,8 @@ def cache_key(cfg: TrainConfig, fingerprint: str) -> str:
         "label_column": cfg.label_column,
         "caption_column": cfg.caption_column,
         "caption_template": cfg.caption_template,
+        **({"caption_paraphrases": cfg.caption_paraphrases, "caption_words": cfg.caption_words}
+           if (cfg.caption_paraphrases or cfg.caption_words) else {}),
         "sketch_source": cfg.sketch_source,
         "sketch_column": cfg.sketch_column,
         **({"sketch_styles": cfg.sketch_style_list, "landmarks": _landmarks_fingerprint(cfg)} if cfg.sketch_style_list != ["xdog"] else {}),
@@ -250,17 +254,24 @@ def data_resolution(cfg: TrainConfig) -> int:
     return get_family(cfg.family).data_resolution(cfg)
 
 
-def _encode_captions(captions: list[str], encoder_name: str, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """Embed each distinct caption once; returns (per-row embeddings, per-row caption ids)."""
+def _encode_captions(
+    captions: list[str], encoder_name: str, paraphrases: Optional[list[list[str]]] = None, batch_size: int = 256
+) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """Embed each distinct caption once; returns (per-row embeddings, per-row caption ids, and the
+    ``[N, P, D]`` embeddings of each row's ``paraphrases`` when given)."""
     from zoo.text import load_sentence_encoder
 
-    unique = sorted(set(captions))
+    every = captions + [c for row in paraphrases or [] for c in row]
+    unique = sorted(set(every))
     ids = {c: i for i, c in enumerate(unique)}
     encoder = load_sentence_encoder(encoder_name)
     chunks = [encoder.encode(unique[i : i + batch_size]).float().cpu() for i in range(0, len(unique), batch_size)]
     table = torch.cat(chunks)
     caption_ids = torch.tensor([ids[c] for c in captions], dtype=torch.long)
-    return table[caption_ids].contiguous(), caption_ids
+    others = None
+    if paraphrases:
+        others = table[torch.tensor([[ids[c] for c in row] for row in paraphrases], dtype=torch.long)].contiguous()
+    return table[caption_ids].contiguous(), caption_ids, others
 
 
 def _sketches_from_photos(images: torch.Tensor, batch_size: int = 256, **xdog: float) -> torch.Tensor:
@@ -326,7 +337,7 @@ def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], 
     resolution = data_resolution(cfg)
     rows = source.rows
     limit = len(rows) if cfg.max_images is None else min(cfg.max_images, len(rows))
-    images, sketches, raw_labels, captions, groups = [], [], [], [], []
+    images, sketches, raw_labels, captions, paraphrases, groups = [], [], [], [], [], []
     split_by_file = False
     image_key = source.image_key(cfg.image_column)
     sketch_key = source.image_key(cfg.sketch_column) if cfg.sketch_column else None
@@ -353,7 +364,10 @@ def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], 
                 raise DataError(f"caption_column {cfg.caption_column!r} not found; columns are {sorted(row)}")
             captions.append(str(row[cfg.caption_column]))
         elif cfg.caption_template:
-            captions.append(build_caption(cfg.caption_template, {k: v for k, v in row.items() if not isinstance(v, PIL.Image.Image)}))
+            values = {k: v for k, v in row.items() if not isinstance(v, PIL.Image.Image)}
+            captions.append(build_caption(cfg.caption_template, values, cfg.caption_words))
+            if cfg.caption_paraphrases:
+                paraphrases.append([build_caption(t, values, cfg.caption_words) for t in cfg.caption_paraphrases])
         if cfg.split_key:
             if cfg.split_key in row:
                 groups.append(str(row[cfg.split_key]))
@@ -391,10 +405,13 @@ def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], 
         tensors["labels"] = torch.tensor(ids, dtype=torch.long)
         meta["class_names"] = json.dumps(class_names)
     if captions:
-        embeds, caption_ids = _encode_captions(captions, cfg.text_encoder)
+        embeds, caption_ids, others = _encode_captions(captions, cfg.text_encoder, paraphrases)
         tensors["text_embeds"] = embeds
         tensors["caption_ids"] = caption_ids
         meta["captions"] = json.dumps(captions)
+        if others is not None:
+            tensors["paraphrase_embeds"] = others
+            meta["paraphrases"] = json.dumps(paraphrases)
     if groups:
         meta["groups"] = json.dumps(groups)
     return tensors, meta
@@ -450,6 +467,7 @@ def load_data(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainData
         sketch_styles=tensors.get("sketch_styles"),
         sketch_style_ok=tensors.get("sketch_style_ok"),
         sketch_style_names=json.loads(meta.get("sketch_styles", "[]")),
+        paraphrase_embeds=tensors.get("paraphrase_embeds"),
     )
 
 

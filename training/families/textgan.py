@@ -10,6 +10,7 @@ from torch import nn
 
 from training import losses
 from training.batches import Batch
+from training.captions import check_word_maps
 from training.config import ConfigError, TrainConfig
 from training.data import TrainData
 from training.families.base import Family, GenerateFn, Logs, StepContext, _check_kwargs, _class_term, _r1, _sum_terms, fixed_ncol
@@ -33,6 +34,18 @@ class TextGANFamily(Family):
     def check_captions(self, cfg: TrainConfig) -> None:
         if not cfg.caption_column and not cfg.caption_template:
             raise ConfigError("textgan needs captions: set caption_column or caption_template")
+        if (cfg.caption_paraphrases or cfg.caption_words) and not cfg.caption_template:
+            raise ConfigError("caption_paraphrases and caption_words build captions from metadata: set caption_template too")
+        bad = [t for t in cfg.caption_paraphrases if not isinstance(t, str) or not t.strip()]
+        if bad:
+            raise ConfigError(f"caption_paraphrases must be non-empty template strings, got {bad}")
+        try:
+            words = check_word_maps(cfg.caption_words)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        for name, spec in words.items():
+            if spec["from"] == name:
+                raise ConfigError(f"caption_words[{name!r}] maps from itself")
         if cfg.label_column and (cfg.discriminator != "projected" or cfg.class_head != "ac"):
             raise ConfigError(
                 "textgan is conditioned on captions; a label_column there names an attribute for the projected "

@@ -63,3 +63,38 @@ def test_text_faithfulness_tells_a_prompt_following_model_from_one_that_ignores_
         assert bad[block]["accuracy"]["gender"] == 0.5 and bad[block]["accuracy"]["expression"] == 0.5
     seen = {p for p, _ in faithfulness.TEMPLATE_PROMPTS}
     assert not seen & {p for p, _ in faithfulness.UNSEEN_PROMPTS}
+
+
+def test_unseen_wordings_share_no_distinctive_word_with_any_training_caption():
+    """The "unseen wording" block measures prompts the model never trained on. Every textgan config's
+    captions (template and paraphrases, over every London-faces row) must avoid the words that only
+    the unseen prompts use, or that block would silently become a training-wording score."""
+    import csv
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from training.captions import build_caption
+
+    root = Path(__file__).resolve().parents[1]
+
+    def words(text: str) -> set[str]:
+        return set(re.findall(r"[a-z]+", text.lower()))
+
+    unseen = set().union(*(words(p) for p, _ in faithfulness.UNSEEN_PROMPTS))
+    template = set().union(*(words(p) for p, _ in faithfulness.TEMPLATE_PROMPTS))
+    distinctive = unseen - template - {"of", "with", "is", "who"}
+    assert {"lady", "guy", "grinning", "calm", "passport"} <= distinctive
+    rows = list(csv.DictReader((root / "data/london_faces/metadata.csv").open()))
+    checked = 0
+    for path in sorted((root / "training/configs").glob("*.yaml")):
+        cfg = yaml.safe_load(path.read_text())
+        if cfg.get("family") != "textgan" or not cfg.get("caption_template"):
+            continue
+        for template_text in [cfg["caption_template"], *cfg.get("caption_paraphrases", [])]:
+            for row in rows:
+                caption = build_caption(template_text, row, cfg.get("caption_words"))
+                assert not words(caption) & distinctive, (path.name, caption)
+                checked += 1
+    assert checked >= len(rows)  # at least text2face-64.yaml was read

@@ -252,7 +252,7 @@ def _follows_rows(f: dict) -> Optional[dict[str, Any]]:
         return {"header": header, "rows": rows, "note": "Edge consistency compares the output's own XDoG sketch with the input."}
     if "template_wording" in f:
         ceiling = f.get("probe_ceiling") or {}
-        header = ["Attribute", "Accuracy, training-caption wording", "Accuracy, unseen wording", "Probe ceiling (unseen people)"]
+        header = ["Attribute", "Accuracy, training template's wording", "Accuracy, unseen wording", "Probe ceiling (unseen people)"]
         rows = [[a, _number(f["template_wording"]["accuracy"].get(a)), _number(f["unseen_wording"]["accuracy"].get(a)),
                  _number(ceiling.get(a))] for a in ("gender", "expression")]
         return {"header": header, "rows": rows,

@@ -78,9 +78,10 @@ def caption_fields(row: dict[str, Any], words: Optional[WordMaps] = None) -> dic
     fields["gender_noun"] = noun or "person"
     fields["possessive"] = _POSSESSIVE.get(noun or "", "their")
     fields["age_band"] = age_band(row.get("age"))
-    for name, spec in (words or {}).items():
+    for name, spec in (words or {}).items():  # keyed by the readable value, lower case ("east asian and white")
         value = fields.get(spec["from"])
-        fields[name] = spec.get(value.lower()) if value is not None and value.lower() != "from" else None
+        value = value.lower() if value is not None else None
+        fields[name] = spec.get(value) if value not in (None, "from") else None  # "from" names the source field
     return fields
 
 

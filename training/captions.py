@@ -61,6 +61,8 @@ def check_word_maps(words: Any) -> WordMaps:
         bad = [k for k, v in spec.items() if not isinstance(v, str)]
         if bad:
             raise ValueError(f"caption_words[{name!r}]: every entry must be a string, not {bad}")
+        if spec["from"] == name:
+            raise ValueError(f"caption_words[{name!r}] maps from itself")
     return words
 
 

@@ -139,15 +139,11 @@ def _script(name: str):
     return module
 
 
-def _pin_script():
-    return _script("pin_bundled_outputs")
-
-
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_outputs_are_bit_identical_to_the_pinned_digests(name):
     """Code changes must not change what a bundled model draws (only retraining may, with a re-pin)."""
     _dir(name)
-    pin = _pin_script()
+    pin = _script("pin_bundled_outputs")
     pinned = json.loads(pin.OUT.read_text())
     assert pin.digest(name) == pinned[name], f"{name} draws different pixels; re-pin only if its weights changed"
 

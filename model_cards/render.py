@@ -255,8 +255,12 @@ def _follows_rows(f: dict) -> Optional[dict[str, Any]]:
         header = ["Attribute", "Accuracy, training template's wording", "Accuracy, unseen wording", "Probe ceiling (unseen people)"]
         rows = [[a, _number(f["template_wording"]["accuracy"].get(a)), _number(f["unseen_wording"]["accuracy"].get(a)),
                  _number(ceiling.get(a))] for a in ("gender", "expression")]
+        if "ethnicity" in f:  # asked in the template's wording only
+            rows.append(["ethnicity (white / not white)", _number(f["ethnicity"]["accuracy"].get("ethnicity")), "-",
+                         _number(ceiling.get("ethnicity"))])
         return {"header": header, "rows": rows,
-                "note": f"{f.get('per_prompt')} seeds per prompt, read by linear probes on Inception features of real faces."}
+                "note": f"{f.get('per_prompt')} seeds per prompt, read by linear probes on Inception features of real "
+                        "faces; balanced accuracy (the mean over classes of the share read as asked)."}
     if "class_accuracy" in f:
         return {"header": ["Attribute", "Class accuracy", "Probe ceiling"],
                 "rows": [[f["attribute"], _number(f["class_accuracy"]), _number(f["probe_ceiling"])]],

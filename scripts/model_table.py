@@ -34,8 +34,11 @@ def _follows(metrics: dict[str, Any]) -> str:
     f = (metrics.get("evaluation") or {}).get("faithfulness") or {}
     if "template_wording" in f:
         t, u = f["template_wording"]["accuracy"], f["unseen_wording"]["accuracy"]
-        return (f"gender {_fmt(t.get('gender'), '{:.2f}')} / {_fmt(u.get('gender'), '{:.2f}')}, "
+        line = (f"gender {_fmt(t.get('gender'), '{:.2f}')} / {_fmt(u.get('gender'), '{:.2f}')}, "
                 f"expression {_fmt(t.get('expression'), '{:.2f}')} / {_fmt(u.get('expression'), '{:.2f}')} (template / unseen wording)")
+        if "ethnicity" in f:
+            line += f", ethnicity {_fmt(f['ethnicity']['accuracy'].get('ethnicity'), '{:.2f}')} (white / not white)"
+        return line
     if "class_accuracy" in f:
         return f"{f['attribute']} accuracy {f['class_accuracy']:.2f} (probe ceiling {f['probe_ceiling']:.2f})"
     if "sketch_styles" in f:

@@ -167,6 +167,9 @@ def test_bars_table_checks_the_worse_wording_and_never_invents_a_number():
     assert script._measured("KID", metrics) == (0.02, "0.020")
     assert script._measured("gender accuracy", metrics) == (None, "-")  # not measured: no verdict
     assert script._measured("landmark drawing precision", metrics) == (None, "-")
+    assert script._follows(metrics).endswith("(template / unseen wording)")
+    follows["ethnicity"] = {"accuracy": {"ethnicity": 0.625}}
+    assert script._follows(metrics).endswith("(template / unseen wording), ethnicity 0.62 (white / not white)")
     assert script._kind({"task": "unconditional-image-generation", "class_names": ["a", "b"]}) == "class-conditional"
     assert script._kind({"task": "unconditional-image-generation"}) == "unconditional"
 

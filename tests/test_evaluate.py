@@ -79,7 +79,11 @@ def test_card_shows_how_a_conditional_model_follows_its_input(checkpoint, tmp_pa
     }
     (copy / "metrics.json").write_text(json.dumps(metrics))
     card = render_model_card(copy).content
-    assert "| expression | 0.49 | 0.55 | 0.86 |" in card
+    assert "| expression | 0.49 | 0.55 | 0.86 |" in card and "ethnicity" not in card  # not measured: no row
+    metrics["evaluation"]["faithfulness"]["ethnicity"] = {"accuracy": {"ethnicity": 0.71}}
+    metrics["evaluation"]["faithfulness"]["probe_ceiling"]["ethnicity"] = 0.83
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    assert "| ethnicity (white / not white) | 0.71 | - | 0.83 |" in render_model_card(copy).content
 
 
 def test_a_hub_repo_id_is_scored_in_a_local_copy(checkpoint, tmp_path, loopback_hub):

@@ -10,19 +10,22 @@ GENDERS = ("female", "male")
 EXPRESSIONS = ("neutral", "smiling")
 
 
-def synthetic_people(n_people: int = 60, dim: int = 32, seed: int = 0):
-    """Two photos per person (neutral, smiling); gender lives in feature 0, expression in feature 1."""
+def synthetic_people(n_people: int = 60, dim: int = 32, seed: int = 0, ethnicities: tuple[str, ...] = ("white",)):
+    """Two photos per person (neutral, smiling); gender lives in feature 0, expression in feature 1,
+    white / not white in feature 2 (people cycle through ``ethnicities``)."""
     g = torch.Generator().manual_seed(seed)
     rows, groups, feats = [], [], []
     for person in range(n_people):
         gender = GENDERS[person % 2]
+        ethnicity = ethnicities[(person // 2) % len(ethnicities)]
         identity = torch.randn(dim, generator=g, dtype=torch.float64)
         for expression in EXPRESSIONS:
             f = identity.clone()
             f[0] = 3.0 if gender == "male" else -3.0
             f[1] = 3.0 if expression == "smiling" else -3.0
+            f[2] = 3.0 if ethnicity == "white" else -3.0
             feats.append(f + 0.3 * torch.randn(dim, generator=g, dtype=torch.float64))
-            rows.append({"gender": gender, "expression": expression, "age": "25", "ethnicity": "white"})
+            rows.append({"gender": gender, "expression": expression, "age": "25", "ethnicity": ethnicity})
             groups.append(f"{person:03d}")
     return torch.stack(feats), rows, groups
 
@@ -30,8 +33,9 @@ def synthetic_people(n_people: int = 60, dim: int = 32, seed: int = 0):
 def encode(wanted: dict[str, str], n: int, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     f = torch.randn(n, 32, generator=g, dtype=torch.float64)
-    f[:, 0] = 3.0 if wanted["gender"] == "man" else -3.0
-    f[:, 1] = 3.0 if wanted["expression"] == "smiling" else -3.0
+    f[:, 0] = 3.0 if wanted.get("gender") == "man" else -3.0
+    f[:, 1] = 3.0 if wanted.get("expression") == "smiling" else -3.0
+    f[:, 2] = -3.0 if wanted.get("ethnicity") == "not white" else 3.0
     return f
 
 
@@ -63,6 +67,29 @@ def test_text_faithfulness_tells_a_prompt_following_model_from_one_that_ignores_
         assert bad[block]["accuracy"]["gender"] == 0.5 and bad[block]["accuracy"]["expression"] == 0.5
     seen = {p for p, _ in faithfulness.TEMPLATE_PROMPTS}
     assert not seen & {p for p, _ in faithfulness.UNSEEN_PROMPTS}
+    assert "ethnicity" not in good  # one ethnicity in the data: no probe, no block
+
+
+def test_ethnicity_is_scored_balanced_so_always_drawing_the_majority_is_chance():
+    """London faces are 2:1 white; the ethnicity prompts ask for "not white" three times in four. A
+    model that draws every face white must score 0.5 (chance), not the 0.25 or 0.68 of plain accuracy."""
+    feats, rows, groups = synthetic_people(ethnicities=("white", "white", "black"))
+    probes = faithfulness.fit_probes(feats, rows, groups)
+    assert set(probes) == {"gender", "expression", "ethnicity"} and probes["ethnicity"].ceiling > 0.95
+    table = dict(faithfulness.ETHNICITY_PROMPTS)
+    assert sorted(set(w["ethnicity"] for w in table.values())) == ["not white", "white"]
+
+    def follows(prompts, n):
+        return torch.cat([encode(table.get(p, {}), n, i) for i, p in enumerate(prompts)])
+
+    def always_white(prompts, n):
+        return torch.cat([encode({}, n, i) for i, _ in enumerate(prompts)])
+
+    good = faithfulness.text_faithfulness(follows, lambda x: x, probes, per_prompt=4)
+    bad = faithfulness.text_faithfulness(always_white, lambda x: x, probes, per_prompt=4)
+    assert good["ethnicity"]["accuracy"] == {"ethnicity": 1.0}
+    assert bad["ethnicity"]["accuracy"] == {"ethnicity": 0.5}
+    assert faithfulness.balanced_accuracy(torch.tensor([0, 0, 0, 0]), torch.tensor([0, 0, 0, 1])) == 0.5
 
 
 def test_unseen_wordings_share_no_distinctive_word_with_any_training_caption():

@@ -42,8 +42,9 @@ class AttributeProbe:
     num_examples: int
 
     def accuracy(self, features: torch.Tensor, wanted: list[str]) -> float:
+        """Balanced accuracy (see :func:`balanced_accuracy`) of the probe's reading of ``features``."""
         labels = torch.tensor([self.classes.index(w) for w in wanted])
-        return self.probe.accuracy(features, labels)
+        return balanced_accuracy(self.probe.predict(features), labels)
 
 
 def read_attributes(data_dir: Path, num_images: int) -> Optional[list[dict[str, str]]]:
@@ -70,15 +71,26 @@ def fit_probes(features: torch.Tensor, rows: list[dict[str, str]], groups: list[
         x = features[idx]
         person = [groups[i] for i in idx.tolist()] if groups else [str(i) for i in idx.tolist()]
         fold_of = person_folds(person, FOLDS, seed)
-        correct = 0
+        predicted = torch.full_like(labels, -1)  # -1: its fold could not be tested (one class left)
         for fold in range(FOLDS):
             test, train = fold_of == fold, fold_of != fold
             if len(torch.unique(labels[train])) < 2 or not test.any():
                 continue
-            probe = LinearProbe().fit(x[train], labels[train])
-            correct += int((probe.predict(x[test]) == labels[test]).sum())
-        probes[name] = AttributeProbe(name, classes, LinearProbe().fit(x, labels), correct / len(idx), len(idx))
+            predicted[test] = LinearProbe().fit(x[train], labels[train]).predict(x[test])
+        ceiling = balanced_accuracy(predicted, labels)
+        probes[name] = AttributeProbe(name, classes, LinearProbe().fit(x, labels), ceiling, len(idx))
     return probes
+
+
+def balanced_accuracy(predicted: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean over the classes present of the share of that class read correctly.
+
+    Why balanced: ethnicity is 2:1 white in London faces, so a probe or generator that always says
+    "white" would score 0.68 on plain accuracy; balanced it scores 0.5, chance, as it should. For
+    the balanced gender and expression sets it is plain accuracy.
+    """
+    shares = [float((predicted[labels == c] == c).double().mean()) for c in torch.unique(labels).tolist()]
+    return sum(shares) / len(shares)
 
 
 def person_folds(person: list[str], folds: int, seed: int) -> torch.Tensor:
@@ -117,6 +129,15 @@ UNSEEN_PROMPTS: list[tuple[str, dict[str, str]]] = [
     ("a man with a serious, straight face", {"gender": "man", "expression": "neutral"}),
     ("passport photo of a calm man", {"gender": "man", "expression": "neutral"}),
 ]
+#: Skin tone and origin in the template's wording: every ethnicity of the London faces, read by the
+#: probe as white / not white (the finer classes have 9-13 people each, too few for a probe).
+ETHNICITY_PROMPTS: list[tuple[str, dict[str, str]]] = [
+    (f"a {e} {g} in {p} twenties, {ethnicity}", {"ethnicity": "white" if ethnicity == "white" else "not white"})
+    for g, p in (("woman", "her"), ("man", "his"))
+    for e in ("neutral", "smiling")
+    for ethnicity in ("white", "black", "east asian", "west asian")
+]
+BLOCKS = {"template_wording": TEMPLATE_PROMPTS, "unseen_wording": UNSEEN_PROMPTS, "ethnicity": ETHNICITY_PROMPTS}
 
 
 def text_faithfulness(
@@ -125,18 +146,20 @@ def text_faithfulness(
     probes: dict[str, AttributeProbe],
     per_prompt: int = 16,
 ) -> dict[str, Any]:
-    """Attribute accuracy of generated images, per wording block and attribute.
+    """Attribute accuracy (balanced) of generated images, per prompt block and attribute.
 
     ``generate(prompts, n)`` returns ``n`` images per prompt in prompt order, sampled as the app
-    samples (the pipeline with seeds); ``extract`` maps images to probe features.
+    samples (the pipeline with seeds); ``extract`` maps images to probe features. A block is left
+    out when the data has no probe for any of its attributes (e.g. one ethnicity only).
     """
     result: dict[str, Any] = {"per_prompt": per_prompt}
-    for block, prompts in (("template_wording", TEMPLATE_PROMPTS), ("unseen_wording", UNSEEN_PROMPTS)):
+    for block, prompts in BLOCKS.items():
+        attributes = [a for a in prompts[0][1] if a in probes]
+        if not attributes:
+            continue
         features = extract(generate([p for p, _ in prompts], per_prompt))
         scores = {}
-        for attribute in ("gender", "expression"):
-            if attribute not in probes:
-                continue
+        for attribute in attributes:
             wanted = [w[attribute] for _, w in prompts for _ in range(per_prompt)]
             scores[attribute] = probes[attribute].accuracy(features, wanted)
         result[block] = {"accuracy": scores, "prompts": [p for p, _ in prompts]}

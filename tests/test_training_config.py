@@ -114,6 +114,10 @@ def test_bad_command_line_gives_clear_errors(args, message):
          "every entry must be a string"),
         ({"family": "textgan", "caption_template": "a {sex}", "caption_words": {"sex": {"from": "sex", "male": "m"}}},
          "maps from itself"),
+        ({"family": "textgan", "caption_template": "a {sex}", "mismatch_counterfactual": 0.5}, "needs counterfactual_fields"),
+        ({"family": "textgan", "caption_column": "text", "counterfactual_fields": ["gender"]}, "set it"),
+        ({"counterfactual_fields": ["gender"]}, "only used by textgan"),
+        ({"mismatch_counterfactual": 1.5}, r"mismatch_counterfactual must be in \[0, 1\]"),
     ],
 )
 def test_bad_values_give_clear_errors(values, message):

@@ -11,7 +11,7 @@ from PIL import Image
 
 from training import data as data_mod
 from training.batches import BatchSampler, caption_rows, make_batch, mismatched_rows
-from training.captions import build_caption
+from training.captions import build_caption, caption_fields, counterfactual_captions
 from training.config import build_config
 from training.data import load_data, split_indices
 from training.synthetic import make_imagefolder, make_side_by_side_folder
@@ -189,6 +189,67 @@ def test_same_person_negatives_differ_only_by_that_persons_other_photo(folder, t
     # The default keeps random negatives: over the same rows some come from other people.
     plain = mismatched_rows(data, rows, torch.Generator().manual_seed(0))
     assert any(data.groups[w] != data.groups[i] for i, w in zip(rows.tolist(), plain.tolist()))
+
+
+def test_counterfactual_captions_change_exactly_one_named_attribute():
+    templates = [TEMPLATE, "a {sex} adult {with_expression}", "{ethnicity} {gender_noun}"]
+    rows = [{"expression": "smiling", "age": "24", "gender": "female", "ethnicity": "white"},
+            {"expression": "neutral", "age": "31", "gender": "male", "ethnicity": "black"},
+            {"expression": "neutral", "age": "40", "gender": "male", "ethnicity": "east_asian/white"},
+            {"expression": "smiling", "age": "50", "gender": "female", "ethnicity": ""}]
+    slots = counterfactual_captions(templates, rows, ["ethnicity", "expression"], WORDS)
+    truths = [{build_caption(t, row, WORDS) for t in templates} for row in rows]
+    for row, row_slots, truth in zip(rows, slots, truths):
+        assert not {text for _, text in row_slots} & truth  # never the photo's own caption in any wording
+    # White woman: black in the two wordings that name the ethnicity, not "east asian and white",
+    # which still names her own; neutral in the two wordings that name the expression.
+    assert slots[0] == [(0, "a smiling woman in her twenties, black"), (0, "black woman"),
+                        (1, "a neutral woman in her twenties, white"), (1, "a female adult with a neutral expression")]
+    assert {text for k, text in slots[1] if k == 0} == {"a neutral man in his thirties, white", "white man",
+                                                        "a neutral man in his thirties, east asian and white",
+                                                        "east asian and white man"}
+    assert [k for k, _ in slots[2]] == [0, 0, 1, 1]  # black only: white is part of his own value
+    assert [k for k, _ in slots[3]] == [1, 1]  # no ethnicity to change
+
+
+def test_counterfactual_negatives_are_the_rows_own_caption_with_one_field_changed(folder, tmp_path):
+    cfg = cfg_for(folder, tmp_path, family="textgan", caption_template=TEMPLATE, split_key="face_id",
+                  counterfactual_fields=["ethnicity", "expression"], mismatch_counterfactual=1.0)
+    data = load_data(cfg, log=print)
+    plain = load_data(cfg_for(folder, tmp_path, family="textgan", caption_template=TEMPLATE, split_key="face_id"), log=print)
+    assert data.cache_path != plain.cache_path and plain.counterfactual_embeds is None
+    weights = data.counterfactual_weights
+    assert torch.allclose(weights.sum(dim=1), torch.ones(12))
+    from zoo.text import load_sentence_encoder
+
+    encoder = load_sentence_encoder(cfg.text_encoder)
+    rows = data.train_idx
+    batch = make_batch(data, rows, torch.device("cpu"), torch.Generator().manual_seed(0), hflip=False,
+                       channels_last=False, counterfactual_negatives=1.0)
+    metadata = data_mod._local_source(folder).rows
+    slots = counterfactual_captions([TEMPLATE], metadata, ["ethnicity", "expression"])
+    changed = {"ethnicity": 0, "expression": 0}
+    for n, i in enumerate(rows.tolist()):
+        fields = caption_fields(metadata[i])
+        texts = [text for _, text in slots[i]]
+        embeds = encoder.encode(texts).float()
+        nearest = (embeds - batch.mismatch_embeds[n]).abs().amax(dim=1).argmin()
+        assert torch.allclose(embeds[nearest], batch.mismatch_embeds[n], atol=1e-5)  # one of its own counterfactuals
+        wrong = texts[nearest]
+        changed["ethnicity" if fields["expression"] in wrong else "expression"] += 1
+    assert changed["ethnicity"] > 0 and changed["expression"] > 0  # both fields are drawn
+    # Off (the default), the batch draws exactly the random numbers it drew before the option existed.
+    gen = torch.Generator().manual_seed(0)
+    make_batch(plain, rows, torch.device("cpu"), gen, hflip=False, channels_last=False, counterfactual_negatives=0.5)
+    ref = torch.Generator().manual_seed(0)
+    make_batch(plain, rows, torch.device("cpu"), ref, hflip=False, channels_last=False)
+    assert torch.equal(gen.get_state(), ref.get_state())
+
+
+def test_counterfactual_fields_must_be_metadata_columns(folder, tmp_path):
+    cfg = cfg_for(folder, tmp_path, family="textgan", caption_template=TEMPLATE, counterfactual_fields=["hair"])
+    with pytest.raises(data_mod.DataError, match="hair"):
+        load_data(cfg, log=print)
 
 
 def test_batch_sampler_is_a_pure_function_of_the_micro_batch():

@@ -105,6 +105,13 @@ def caption_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> to
     return wordings[torch.arange(len(idx)), pick]
 
 
+def counterfactual_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    """Per row, one of its own captions with one attribute changed (``counterfactual_fields``), each
+    field equally likely. Every row of ``idx`` must have at least one."""
+    pick = torch.multinomial(data.counterfactual_weights[idx], 1, generator=rng).squeeze(1)
+    return data.counterfactual_embeds[idx, pick]
+
+
 def sketch_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
     """The input sketch of each row: with mixed styles, one style drawn per row among those it has."""
     if data.sketch_styles is None:
@@ -122,6 +129,7 @@ def make_batch(
     hflip: bool,
     channels_last: bool,
     same_group_negatives: float = 0.0,
+    counterfactual_negatives: float = 0.0,
 ) -> Batch:
     images = uint8_to_float(data.images[idx])
     sketches = uint8_to_float(sketch_rows(data, idx, rng)) if data.sketches is not None else None
@@ -139,6 +147,11 @@ def make_batch(
     if data.text_embeds is not None:
         text = caption_rows(data, idx, rng)
         mismatch = caption_rows(data, mismatched_rows(data, idx, rng, same_group_negatives), rng)
+        if counterfactual_negatives > 0.0 and data.counterfactual_weights is not None:
+            has = data.counterfactual_weights[idx].sum(dim=1) > 0
+            chosen = (torch.rand(len(idx), generator=rng) < counterfactual_negatives) & has
+            if bool(chosen.any()):
+                mismatch[chosen] = counterfactual_rows(data, idx[chosen], rng)
     return Batch(
         images=move(images),
         labels=move(data.labels[idx]) if data.labels is not None else None,

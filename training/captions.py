@@ -121,3 +121,39 @@ def build_caption(template: str, row: dict[str, Any], words: Optional[WordMaps] 
     names = template_fields(text)
     text = text.format(**{n: fields.get(n) or "" for n in names})
     return re.sub(r"\s+", " ", text).replace(" ,", ",").strip()
+
+
+def counterfactual_captions(
+    templates: list[str], rows: list[dict[str, Any]], fields: list[str], words: Optional[WordMaps] = None
+) -> list[list[tuple[int, str]]]:
+    """For each row, its own captions with exactly one of ``fields`` changed: ``(field index, caption)``.
+
+    Why: the matching-aware loss learns only what its wrong captions make it check. Random wrong
+    captions almost always differ in gender, so D (and with it G) can ignore a rarer attribute such
+    as the ethnicity word. A caption that is the photo's own except for one attribute can only be
+    rejected by reading that attribute.
+
+    Each field takes every other value seen in ``rows``, in every wording of ``templates`` where the
+    change shows (a wording that does not name the field would give the true caption back, and is
+    skipped). Values that contain each other (``white`` and ``east asian and white``) are not
+    swapped: a caption that still names the photo's own value is not clearly wrong. Rows where the
+    field is missing get no captions for it.
+    """
+    seen = {f: sorted({v for row in rows if (v := caption_fields(row, words).get(f)) is not None}) for f in fields}
+    out: list[list[tuple[int, str]]] = []
+    for row in rows:
+        own = caption_fields(row, words)
+        truths = [build_caption(t, row, words) for t in templates]
+        slots: list[tuple[int, str]] = []
+        for k, field in enumerate(fields):
+            value = own.get(field)
+            if value is None:
+                continue
+            for other in seen[field]:
+                if other in value or value in other:
+                    continue
+                swapped = {**row, field: other}
+                slots += [(k, text) for t, truth in zip(templates, truths)
+                          if (text := build_caption(t, swapped, words)) != truth]
+        out.append(slots)
+    return out

@@ -129,6 +129,8 @@ class TrainConfig:
     lambda_kl: float = _f(1.0, "textgan: weight of the conditioning-augmentation KL term.")
     mismatch_weight: float = _f(0.5, "textgan: share of D's fake term given to real images with mismatched captions.")
     mismatch_same_group: float = _f(0.0, "textgan: share of mismatched captions taken from another photo of the same person (split_key group), which differ only in what changes between that person's photos.")
+    mismatch_counterfactual: float = _f(0.0, "textgan: share of mismatched captions that are the photo's own caption with one counterfactual_fields attribute changed, so D must read each of those words.")
+    counterfactual_fields: list = _f([], "textgan: metadata columns whose value a counterfactual caption changes (e.g. [ethnicity, expression]); needs caption_template.")
     lambda_ms: float = _f(0.0, "Mode-seeking term weight (Mao et al. 2019): lambda / (image distance per latent distance); 0 disables.")
     style_mixing_prob: float = _f(0.0, "stylegan: share of G's training batches built from two latents crossed at a random layer.")
 
@@ -487,15 +489,18 @@ def validate(cfg: TrainConfig) -> None:
     _positive(cfg, "sample_steps", "checkpointing_steps", "eval_steps", "r1_gamma", "lambda_l1", "lambda_class",
               "lambda_kl", "lambda_ms", allow_zero=True)
     for name in ("lr_g", "lr_d", "r1_gamma", "lambda_l1", "lambda_class", "lambda_kl", "heldout_fraction",
-                 "ema_decay", "adam_beta1", "adam_beta2", "mismatch_weight", "mismatch_same_group", "lambda_ms", "style_mixing_prob"):
+                 "ema_decay", "adam_beta1", "adam_beta2", "mismatch_weight", "mismatch_same_group", "mismatch_counterfactual", "lambda_ms", "style_mixing_prob"):
         if not math.isfinite(getattr(cfg, name)):
             raise ConfigError(f"{name} must be finite, got {getattr(cfg, name)!r}")
     if not 0.0 <= cfg.heldout_fraction < 1.0:
         raise ConfigError(f"heldout_fraction must be in [0, 1), got {cfg.heldout_fraction}")
     if not 0.0 <= cfg.ema_decay < 1.0:
         raise ConfigError(f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
-    if not 0.0 <= cfg.mismatch_same_group <= 1.0:
-        raise ConfigError(f"mismatch_same_group must be in [0, 1], got {cfg.mismatch_same_group}")
+    for name in ("mismatch_same_group", "mismatch_counterfactual"):
+        if not 0.0 <= getattr(cfg, name) <= 1.0:
+            raise ConfigError(f"{name} must be in [0, 1], got {getattr(cfg, name)}")
+    if cfg.mismatch_counterfactual > 0 and not cfg.counterfactual_fields:
+        raise ConfigError("mismatch_counterfactual needs counterfactual_fields: the metadata columns whose word it changes")
     for name in ("adam_beta1", "adam_beta2", "mismatch_weight", "style_mixing_prob"):
         if not 0.0 <= getattr(cfg, name) < 1.0:
             raise ConfigError(f"{name} must be in [0, 1), got {getattr(cfg, name)}")

@@ -32,7 +32,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from training.captions import build_caption
+from training.captions import build_caption, counterfactual_captions
 from training.config import TrainConfig
 
 CACHE_VERSION = "gan-zoo-data/v1"
@@ -204,6 +204,10 @@ class TrainData:
     sketch_style_names: list[str] = field(default_factory=list)
     #: Each row's caption in every ``caption_paraphrases`` wording: ``[N, P, D]`` (``text_embeds`` is wording 0).
     paraphrase_embeds: Optional[torch.Tensor] = None
+    #: Each row's captions with one ``counterfactual_fields`` attribute changed ``[N, K, D]``, and
+    #: the weight to draw each ``[N, K]`` (0 = padding).
+    counterfactual_embeds: Optional[torch.Tensor] = None
+    counterfactual_weights: Optional[torch.Tensor] = None
 
     @property
     def num_images(self) -> int:
@@ -235,6 +239,7 @@ def cache_key(cfg: TrainConfig, fingerprint: str) -> str:
         "caption_template": cfg.caption_template,
         **({"caption_paraphrases": cfg.caption_paraphrases, "caption_words": cfg.caption_words}
            if (cfg.caption_paraphrases or cfg.caption_words) else {}),
+        **({"counterfactual_fields": cfg.counterfactual_fields} if cfg.counterfactual_fields else {}),
         "sketch_source": cfg.sketch_source,
         "sketch_column": cfg.sketch_column,
         **({"sketch_styles": cfg.sketch_style_list, "landmarks": _landmarks_fingerprint(cfg)} if cfg.sketch_style_list != ["xdog"] else {}),
@@ -255,23 +260,39 @@ def data_resolution(cfg: TrainConfig) -> int:
 
 
 def _encode_captions(
-    captions: list[str], encoder_name: str, paraphrases: Optional[list[list[str]]] = None, batch_size: int = 256
-) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
-    """Embed each distinct caption once; returns (per-row embeddings, per-row caption ids, and the
-    ``[N, P, D]`` embeddings of each row's ``paraphrases`` when given)."""
+    captions: list[str], encoder_name: str, paraphrases: Optional[list[list[str]]] = None,
+    counterfactuals: Optional[list[list[tuple[int, str]]]] = None, batch_size: int = 256,
+) -> dict[str, torch.Tensor]:
+    """Embed each distinct caption once. Returns per-row ``text_embeds`` and ``caption_ids``; the
+    ``[N, P, D]`` ``paraphrase_embeds`` when ``paraphrases`` are given; and for ``counterfactuals``
+    (from :func:`~training.captions.counterfactual_captions`) their ``[N, K, D]`` embeddings padded
+    to the longest row, with ``counterfactual_weights`` ``[N, K]``: 0 on padding, else chosen so that
+    each field gets an equal share of a row's draws however many values and wordings it has."""
     from zoo.text import load_sentence_encoder
 
-    every = captions + [c for row in paraphrases or [] for c in row]
+    cf_rows = counterfactuals or []
+    every = captions + [c for row in paraphrases or [] for c in row] + [c for row in cf_rows for _, c in row]
     unique = sorted(set(every))
     ids = {c: i for i, c in enumerate(unique)}
     encoder = load_sentence_encoder(encoder_name)
     chunks = [encoder.encode(unique[i : i + batch_size]).float().cpu() for i in range(0, len(unique), batch_size)]
     table = torch.cat(chunks)
     caption_ids = torch.tensor([ids[c] for c in captions], dtype=torch.long)
-    others = None
+    out = {"text_embeds": table[caption_ids].contiguous(), "caption_ids": caption_ids}
     if paraphrases:
-        others = table[torch.tensor([[ids[c] for c in row] for row in paraphrases], dtype=torch.long)].contiguous()
-    return table[caption_ids].contiguous(), caption_ids, others
+        out["paraphrase_embeds"] = table[torch.tensor([[ids[c] for c in row] for row in paraphrases], dtype=torch.long)].contiguous()
+    if cf_rows and any(cf_rows):
+        width = max(len(row) for row in cf_rows)
+        embeds = torch.zeros(len(cf_rows), width, table.shape[1])
+        weights = torch.zeros(len(cf_rows), width)
+        for n, row in enumerate(cf_rows):
+            if not row:
+                continue
+            fields = [k for k, _ in row]
+            embeds[n, : len(row)] = table[torch.tensor([ids[c] for _, c in row], dtype=torch.long)]
+            weights[n, : len(row)] = torch.tensor([1.0 / (fields.count(k) * len(set(fields))) for k in fields])
+        out["counterfactual_embeds"], out["counterfactual_weights"] = embeds, weights
+    return out
 
 
 def _sketches_from_photos(images: torch.Tensor, batch_size: int = 256, **xdog: float) -> torch.Tensor:
@@ -338,6 +359,7 @@ def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], 
     rows = source.rows
     limit = len(rows) if cfg.max_images is None else min(cfg.max_images, len(rows))
     images, sketches, raw_labels, captions, paraphrases, groups = [], [], [], [], [], []
+    caption_values: list[dict] = []
     split_by_file = False
     image_key = source.image_key(cfg.image_column)
     sketch_key = source.image_key(cfg.sketch_column) if cfg.sketch_column else None
@@ -365,6 +387,7 @@ def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], 
             captions.append(str(row[cfg.caption_column]))
         elif cfg.caption_template:
             values = {k: v for k, v in row.items() if not isinstance(v, PIL.Image.Image)}
+            caption_values.append(values)
             captions.append(build_caption(cfg.caption_template, values, cfg.caption_words))
             if cfg.caption_paraphrases:
                 paraphrases.append([build_caption(t, values, cfg.caption_words) for t in cfg.caption_paraphrases])
@@ -405,12 +428,17 @@ def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], 
         tensors["labels"] = torch.tensor(ids, dtype=torch.long)
         meta["class_names"] = json.dumps(class_names)
     if captions:
-        embeds, caption_ids, others = _encode_captions(captions, cfg.text_encoder, paraphrases)
-        tensors["text_embeds"] = embeds
-        tensors["caption_ids"] = caption_ids
+        counterfactuals = None
+        if cfg.counterfactual_fields:
+            columns = set(rows[0]) if rows else set()
+            unknown = [f for f in cfg.counterfactual_fields if f not in columns]
+            if unknown:
+                raise DataError(f"counterfactual_fields {unknown} are not metadata columns; columns are {sorted(columns)}")
+            counterfactuals = counterfactual_captions([cfg.caption_template, *cfg.caption_paraphrases], caption_values,
+                                                      cfg.counterfactual_fields, cfg.caption_words)
+        tensors.update(_encode_captions(captions, cfg.text_encoder, paraphrases, counterfactuals))
         meta["captions"] = json.dumps(captions)
-        if others is not None:
-            tensors["paraphrase_embeds"] = others
+        if paraphrases:
             meta["paraphrases"] = json.dumps(paraphrases)
     if groups:
         meta["groups"] = json.dumps(groups)
@@ -468,6 +496,8 @@ def load_data(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainData
         sketch_style_ok=tensors.get("sketch_style_ok"),
         sketch_style_names=json.loads(meta.get("sketch_styles", "[]")),
         paraphrase_embeds=tensors.get("paraphrase_embeds"),
+        counterfactual_embeds=tensors.get("counterfactual_embeds"),
+        counterfactual_weights=tensors.get("counterfactual_weights"),
     )
 
 

@@ -123,8 +123,9 @@ class Family:
 
     def check_captions(self, cfg: TrainConfig) -> None:
         """Caption settings; only textgan uses captions."""
-        if cfg.caption_column or cfg.caption_template or cfg.caption_paraphrases or cfg.caption_words:
-            raise ConfigError(f"caption_column/caption_template/caption_paraphrases/caption_words are only used by textgan, not {cfg.family!r}")
+        if cfg.caption_column or cfg.caption_template or cfg.caption_paraphrases or cfg.caption_words or cfg.counterfactual_fields:
+            raise ConfigError("caption_column/caption_template/caption_paraphrases/caption_words/counterfactual_fields "
+                              f"are only used by textgan, not {cfg.family!r}")
 
     def check_options(self, cfg: TrainConfig) -> None:
         """Loss and discriminator options the family's models must support."""

@@ -36,6 +36,10 @@ class TextGANFamily(Family):
             raise ConfigError("textgan needs captions: set caption_column or caption_template")
         if (cfg.caption_paraphrases or cfg.caption_words) and not cfg.caption_template:
             raise ConfigError("caption_paraphrases and caption_words build captions from metadata: set caption_template too")
+        if cfg.counterfactual_fields and not cfg.caption_template:
+            raise ConfigError("counterfactual_fields change metadata values in the captions built from caption_template: set it")
+        if not all(isinstance(f, str) and f for f in cfg.counterfactual_fields):
+            raise ConfigError(f"counterfactual_fields must be metadata column names, got {cfg.counterfactual_fields!r}")
         bad = [t for t in cfg.caption_paraphrases if not isinstance(t, str) or not t.strip()]
         if bad:
             raise ConfigError(f"caption_paraphrases must be non-empty template strings, got {bad}")

@@ -467,6 +467,7 @@ def test_style_mixing_ranges_change_the_image():
         image_a, image_b = g.synthesize(w_a), g.synthesize(w_b)
         assert torch.equal(g.synthesize(style_mix(w_a, w_b, [])), image_a)
         assert torch.equal(g.synthesize(style_mix(w_b, w_a, range(g.num_ws))), image_a)
+        assert torch.equal(g.synthesize(style_mix(w_a, w_b, range(g.num_ws))), image_b)
         fine = g.synthesize(style_mix(w_a, w_b, layers_for_range(g, "fine")))
         coarse = g.synthesize(style_mix(w_a, w_b, layers_for_range(g, "coarse")))
     assert not torch.equal(fine, image_a) and not torch.equal(coarse, image_a)

@@ -15,8 +15,6 @@ from zoo.pipelines import (
     GANSamplingPipeline,
     GANStyleMixingPipeline,
     ModelLoadError,
-    Sketch2PhotoPipeline,
-    Text2ImagePipeline,
     write_gif,
     write_mp4,
 )

@@ -10,7 +10,6 @@ No request may leave the loopback server: every socket the process opens is reco
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import threading
 from pathlib import Path

@@ -250,6 +250,10 @@ def test_counterfactual_fields_must_be_metadata_columns(folder, tmp_path):
     cfg = cfg_for(folder, tmp_path, family="textgan", caption_template=TEMPLATE, counterfactual_fields=["hair"])
     with pytest.raises(data_mod.DataError, match="hair"):
         load_data(cfg, log=print)
+    # A column that no caption names would give no wrong captions at all: said, not silently skipped.
+    cfg = cfg_for(folder, tmp_path, family="textgan", caption_template="a {gender_noun}", counterfactual_fields=["ethnicity"])
+    with pytest.raises(data_mod.DataError, match=r"\['ethnicity'\] change no caption"):
+        load_data(cfg, log=print)
 
 
 def test_batch_sampler_is_a_pure_function_of_the_micro_batch():

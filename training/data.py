@@ -436,6 +436,10 @@ def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], 
                 raise DataError(f"counterfactual_fields {unknown} are not metadata columns; columns are {sorted(columns)}")
             counterfactuals = counterfactual_captions([cfg.caption_template, *cfg.caption_paraphrases], caption_values,
                                                       cfg.counterfactual_fields, cfg.caption_words)
+            idle = [f for k, f in enumerate(cfg.counterfactual_fields) if not any(j == k for row in counterfactuals for j, _ in row)]
+            if idle:
+                raise DataError(f"counterfactual_fields {idle} change no caption: no caption template names them, "
+                                "or the data has only one value of each")
         tensors.update(_encode_captions(captions, cfg.text_encoder, paraphrases, counterfactuals))
         meta["captions"] = json.dumps(captions)
         if paraphrases:

@@ -184,3 +184,13 @@ def test_thread_memory_compares_worker_threads_with_the_pool():
     rows = re.findall(r"^\s*(direct|pool): 3 threads ran the models; resident (\d+) -> (\d+) MiB", out, flags=re.MULTILINE)
     assert [r[0] for r in rows] == ["direct", "pool"], out
     assert all(int(before) > 100 for _, before, _ in rows)  # the bundled models were loaded and run
+
+
+def test_caption_similarity_changes_one_attribute_per_row_and_prints_the_table():
+    out = run_bench("bench/caption_similarity.py", "--gender", "female", "--ethnicity", "black")
+    assert "original: 'a neutral woman in her twenties, black'" in out
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ethnicity | a ")]
+    assert [r[1] for r in rows] == ["a neutral woman in her twenties, white", "a neutral woman in her twenties, east asian",
+                                    "a neutral woman in her twenties, west asian"]
+    assert all(0.0 < float(r[2].rstrip(" |")) < 1.0 for r in rows)  # changed captions, never the original
+    assert "| gender | a neutral man in his twenties, black |" in out

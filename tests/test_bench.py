@@ -194,3 +194,4 @@ def test_caption_similarity_changes_one_attribute_per_row_and_prints_the_table()
                                     "a neutral woman in her twenties, west asian"]
     assert all(0.0 < float(r[2].rstrip(" |")) < 1.0 for r in rows)  # changed captions, never the original
     assert "| gender | a neutral man in his twenties, black |" in out
+    assert "| ethnicity | black | east asian |" in out and "| gender | woman | man |" in out

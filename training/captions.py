@@ -139,10 +139,10 @@ def counterfactual_captions(
     swapped: a caption that still names the photo's own value is not clearly wrong. Rows where the
     field is missing get no captions for it.
     """
-    seen = {f: sorted({v for row in rows if (v := caption_fields(row, words).get(f)) is not None}) for f in fields}
+    readable = [caption_fields(row, words) for row in rows]
+    seen = {f: sorted({v for own in readable if (v := own.get(f)) is not None}) for f in fields}
     out: list[list[tuple[int, str]]] = []
-    for row in rows:
-        own = caption_fields(row, words)
+    for row, own in zip(rows, readable):
         truths = [build_caption(t, row, words) for t in templates]
         slots: list[tuple[int, str]] = []
         for k, field in enumerate(fields):

@@ -213,6 +213,7 @@ def _evaluation(spec: families.FamilySpec, metrics: dict) -> dict[str, Any]:
         "history": history,
         "history_has_l1": any(row.get("l1") is not None for row in metrics.get("history") or []),
         "evaluated_with": metrics.get("evaluated_with"),
+        "kept_history_evaluated_with": metrics.get("kept_history_evaluated_with"),
     }
 
 

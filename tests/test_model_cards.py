@@ -109,6 +109,10 @@ def test_numbers_come_from_the_checkpoint_files(tmp_path: Path) -> None:
     # Changing the file changes the card: nothing is typed in.
     (root / "metrics.json").write_text(json.dumps({**metrics, "fid": 12.5}))
     assert eval_metrics(render_model_card(root, repo_id=REPO))["fid"] == 12.5
+    assert "measured by the command at the end" not in card.text
+    # History rows kept from an earlier evaluation name the command that measured them.
+    (root / "metrics.json").write_text(json.dumps({**metrics, "kept_history_evaluated_with": "python -m old --flag"}))
+    assert "the others earlier, by `python -m old --flag`" in render_model_card(root, repo_id=REPO).text
 
 
 def test_missing_metrics_render_as_not_measured(tmp_path: Path) -> None:

@@ -286,3 +286,22 @@ def test_textgan_save_load_round_trip(tmp_path) -> None:
         for expected, got in zip(model(z, text, return_all_stages=True), loaded(z, text, return_all_stages=True)):
             assert torch.equal(expected, got)
         assert torch.equal(discriminator(images, text).logits, loaded_d(images, text).logits)
+
+
+def test_text_fid_samples_draw_conditioning_noise_as_the_app_does(monkeypatch) -> None:
+    """KID, precision and recall must score what the app shows: c = mu + sigma * noise, not c = mu."""
+    from types import SimpleNamespace
+
+    from tests.tiny import tiny_generator
+    from training.families import get_family
+
+    generator = tiny_generator("textgan")
+    seen = []
+    original = generator.condition
+    monkeypatch.setattr(generator, "condition", lambda embeds, noise=None: seen.append(noise) or original(embeds, noise))
+    data = SimpleNamespace(text_embeds=torch.nn.functional.normalize(torch.randn(5, 384), dim=1), train_idx=torch.arange(5))
+    generate = get_family("textgan").fid_generate_fn(generator, data, torch.device("cpu"))
+    first = generate(3, torch.Generator().manual_seed(0))
+    assert first.shape[0] == 3 and len(seen) == 1
+    assert seen[0] is not None and seen[0].shape == (3, generator.config.condition_dim)
+    assert torch.equal(first, generate(3, torch.Generator().manual_seed(0)))  # reproducible from the seed

@@ -178,12 +178,15 @@ class TextGANFamily(Family):
         return images.float().cpu(), fixed_ncol(images.shape[0])
 
     def fid_generate_fn(self, G: nn.Module, data: TrainData, device: torch.device) -> GenerateFn:
+        """Training captions with z *and* the conditioning-augmentation noise drawn per image, as the
+        pipeline (and so the app) samples: scoring ``c = mu`` would grade images nobody is shown."""
         embeds = data.text_embeds[data.train_idx]
 
         def generate(n: int, gen: torch.Generator) -> torch.Tensor:
             idx = torch.randint(0, len(embeds), (n,), generator=gen)
             z = torch.randn(n, G.config.latent_dim, generator=gen)
-            return G(z.to(device), embeds[idx].to(device)).float().clamp(-1, 1)
+            ca = torch.randn(n, G.config.condition_dim, generator=gen)
+            return G(z.to(device), embeds[idx].to(device), ca_noise=ca.to(device)).float().clamp(-1, 1)
 
         return generate
 

@@ -195,3 +195,16 @@ def test_caption_similarity_changes_one_attribute_per_row_and_prints_the_table()
     assert all(0.0 < float(r[2].rstrip(" |")) < 1.0 for r in rows)  # changed captions, never the original
     assert "| gender | a neutral man in his twenties, black |" in out
     assert "| ethnicity | black | east asian |" in out and "| gender | woman | man |" in out
+
+
+def test_condition_noise_reports_every_attribute_pair_of_the_bundled_text_model():
+    out = run_bench("bench/condition_noise.py", "--json")
+    result = last_json(out)
+    pairs = [(r["attribute"], r["values"]) for r in result["signal"]]
+    assert pairs == [("gender", "female / male"), ("expression", "neutral / smiling"), ("ethnicity", "white / black"),
+                     ("ethnicity", "white / east_asian"), ("ethnicity", "white / west_asian"), ("age", "24 / 47")]
+    for r in result["signal"]:
+        assert positive(r["mu_shift"]) and positive(r["noise"]) and r["ratio"] == pytest.approx(r["mu_shift"] / r["noise"])
+    by_attribute = {r["attribute"]: r["ratio"] for r in result["signal"]}
+    assert by_attribute["gender"] > by_attribute["ethnicity"]  # the word the model follows is the louder one
+    assert "| expression | neutral / smiling |" in out and result["faithfulness"] == []

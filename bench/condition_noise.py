@@ -11,7 +11,8 @@ less than the noise's length, that word is close to invisible in every single sa
 generator is free to ignore it. The first table gives, per attribute, the mean distance between
 ``mu`` of a caption and of the same caption with that attribute changed (template wording of the
 model's own training config, over the London faces rows), the mean length of the noise term
-``|sigma * noise|`` and their ratio, the signal-to-noise ratio of that word.
+``|sigma * noise|``, the noise's standard deviation along the shift (all a linear read-out of the
+word has to beat) and the shift over that, the word's signal-to-noise ratio (d').
 
 ``--scales`` then samples with the noise multiplied by each scale and reads the images with the
 attribute probes of the evaluation suite (``training/faithfulness.py``), to see whether the model
@@ -45,9 +46,11 @@ PAIRS = {
 
 
 def signal_rows(generator, encoder, template: str, rows: list[dict[str, str]]) -> list[dict[str, float | str]]:
-    """Per attribute pair: mean ``|mu(a) - mu(b)|`` over ``rows``, mean ``|sigma * noise|`` and their ratio.
+    """Per attribute pair: mean ``|mu(a) - mu(b)|`` over ``rows``, the noise's length and spread along the shift.
 
     ``E|sigma * noise|`` is taken as ``sqrt(sum sigma^2)``, the root of its expected square: noise is N(0, I).
+    Along the unit shift direction ``u`` the noise is N(0, sum sigma^2 u^2); ``ratio`` is the mean shift over
+    the mean of that standard deviation: how many noise widths apart the two captions' conditions lie.
     """
     out = []
     for field, pairs in PAIRS.items():
@@ -55,9 +58,13 @@ def signal_rows(generator, encoder, template: str, rows: list[dict[str, str]]) -
             with torch.no_grad():
                 _, mu_a, logvar_a = generator.condition(encoder.encode([build_caption(template, {**r, field: a}) for r in rows]))
                 _, mu_b, _ = generator.condition(encoder.encode([build_caption(template, {**r, field: b}) for r in rows]))
-            shift = (mu_a - mu_b).norm(dim=1).mean().item()
+            delta = mu_a - mu_b
+            direction = delta / delta.norm(dim=1, keepdim=True).clamp_min(1e-12)
+            shift = delta.norm(dim=1).mean().item()
             noise = logvar_a.exp().sum(dim=1).sqrt().mean().item()
-            out.append({"attribute": field, "values": f"{a} / {b}", "mu_shift": shift, "noise": noise, "ratio": shift / noise})
+            along = (logvar_a.exp() * direction.pow(2)).sum(dim=1).sqrt().mean().item()
+            out.append({"attribute": field, "values": f"{a} / {b}", "mu_shift": shift, "noise": noise,
+                        "noise_along_shift": along, "ratio": shift / along})
     return out
 
 
@@ -104,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: no row of {data_dir / 'metadata.csv'} has every attribute of {sorted(PAIRS)}")
     table = signal_rows(generator, encoder, config["caption_template"], rows)
     print(f"{model_dir.name}: template {config['caption_template']!r}, lambda_kl {config.get('lambda_kl')}, {len(rows)} rows\n")
-    print("| attribute | values | mean mu shift | mean noise length | shift / noise |\n|---|---|---:|---:|---:|")
+    print("| attribute | values | mean mu shift | mean noise length | noise s.d. along the shift | shift / s.d. (d') |")
+    print("|---|---|---:|---:|---:|---:|")
     for r in table:
-        print(f"| {r['attribute']} | {r['values']} | {r['mu_shift']:.3f} | {r['noise']:.3f} | {r['ratio']:.3f} |")
+        print(f"| {r['attribute']} | {r['values']} | {r['mu_shift']:.3f} | {r['noise']:.3f} | "
+              f"{r['noise_along_shift']:.3f} | {r['ratio']:.2f} |")
     scored = faithfulness_at_scales(model_dir, data_dir, args.scales) if args.scales else []
     if scored:
         blocks = list(scored[0][1])

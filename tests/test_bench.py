@@ -204,7 +204,8 @@ def test_condition_noise_reports_every_attribute_pair_of_the_bundled_text_model(
     assert pairs == [("gender", "female / male"), ("expression", "neutral / smiling"), ("ethnicity", "white / black"),
                      ("ethnicity", "white / east_asian"), ("ethnicity", "white / west_asian"), ("age", "24 / 47")]
     for r in result["signal"]:
-        assert positive(r["mu_shift"]) and positive(r["noise"]) and r["ratio"] == pytest.approx(r["mu_shift"] / r["noise"])
+        assert positive(r["mu_shift"]) and positive(r["noise_along_shift"]) and r["noise_along_shift"] < r["noise"]
+        assert r["ratio"] == pytest.approx(r["mu_shift"] / r["noise_along_shift"])
     by_attribute = {r["attribute"]: r["ratio"] for r in result["signal"]}
     assert by_attribute["gender"] > by_attribute["ethnicity"]  # the word the model follows is the louder one
     assert "| expression | neutral / smiling |" in out and result["faithfulness"] == []

@@ -253,6 +253,33 @@ def test_text_to_image(client: Client, models: dict[str, str]) -> None:
     assert not np.array_equal(images[0], other[0])
 
 
+def test_prompt_guide_says_which_words_the_model_follows(client: Client, models: dict[str, str]) -> None:
+    directory = Path(models["textgan"])
+    assert "not measured" in client.predict(models["textgan"], api_name="/prompt_guide")
+    scores = {"template_wording": {"accuracy": {"gender": 0.9, "expression": 0.74}},
+              "unseen_wording": {"accuracy": {"gender": 0.8, "expression": 0.6}},
+              "ethnicity": {"accuracy": {"ethnicity": 0.51}}}
+    (directory / "metrics.json").write_text(json.dumps({"evaluation": {"faithfulness": scores}}))
+    try:
+        guide = client.predict(models["textgan"], api_name="/prompt_guide")
+    finally:
+        (directory / "metrics.json").unlink()
+    assert "gender 90% (80% in other wordings)" in guide and "expression 74% (60% in other wordings)" in guide
+    assert "ethnicity (white / not white) 51%: about chance" in guide and "gender 90% (80% in other wordings):" not in guide
+
+
+def test_prompt_guide_of_the_bundled_text_model_quotes_its_evaluation() -> None:
+    from ui.catalog import inspect_model
+    from ui.tabs.text import prompt_guide
+
+    choice = inspect_model("text2face-64")
+    scores = json.loads((Path(choice.directory) / "metrics.json").read_text())["evaluation"]["faithfulness"]
+    guide = prompt_guide(choice)
+    for block, attribute in (("template_wording", "gender"), ("template_wording", "expression"), ("ethnicity", "ethnicity")):
+        assert f" {100 * scores[block]['accuracy'][attribute]:.0f}%" in guide
+    assert "gender" in guide and "expression" in guide and "ethnicity" in guide
+
+
 @pytest.mark.parametrize(("prompt", "count", "message"),
                          [("   ", 1, "prompt is empty"), ("a" * 301, 1, "too long"), ("a face", 9, "greater than")])
 def test_text_to_image_rejects_bad_input(client: Client, models: dict[str, str], prompt, count, message) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from pathlib import Path
+from typing import Any, Optional
 
 import gradio as gr
 
-from ui.catalog import Catalog, get_pipeline
+from ui.catalog import Catalog, ModelChoice, get_pipeline
 from ui.checks import check_int, check_seed, user_errors
 from ui.outputs import shown
 from ui.spaces import GPU
@@ -29,6 +31,47 @@ def example_prompts() -> list[str]:
     except OSError:
         return FALLBACK_PROMPTS
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")] or FALLBACK_PROMPTS
+
+
+#: (block of the evaluation's faithfulness scores, attribute, how the UI names what was asked).
+_FOLLOWS = (("template_wording", "gender", "gender"), ("template_wording", "expression", "expression"),
+            ("ethnicity", "ethnicity", "ethnicity (white / not white)"))
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def prompt_guide(choice: Optional[ModelChoice]) -> str:
+    """Which prompt words the chosen model really follows, from the attribute probes in its ``metrics.json``.
+
+    A user typing "an east asian woman" deserves to know before clicking that the model may ignore the
+    word: the numbers are the share of generated faces that probes trained on real faces read as asked
+    (balanced over the values, so 50% is chance), written by ``python -m training.evaluate``.
+    """
+    scores = {}
+    if choice is not None and choice.directory:
+        try:
+            metrics = json.loads((Path(choice.directory) / "metrics.json").read_text())
+            scores = (metrics.get("evaluation") or {}).get("faithfulness") or {}
+        except (OSError, ValueError, AttributeError):
+            scores = {}
+    parts = []
+    for block, attribute, name in _FOLLOWS:
+        value = ((scores.get(block) or {}).get("accuracy") or {}).get(attribute)
+        if not isinstance(value, (int, float)):
+            continue
+        other = ((scores.get("unseen_wording") or {}).get("accuracy") or {}).get(attribute)
+        text = f"{name} {_percent(value)}"
+        if block == "template_wording" and isinstance(other, (int, float)):
+            text += f" ({_percent(other)} in other wordings)"
+        if value < 0.6:
+            text += ": about chance, the model ignores this word"
+        parts.append(text)
+    if not parts:
+        return "**What this model follows:** not measured (its files have no attribute-probe scores)."
+    return ("**What this model follows** (share of its faces that probes trained on real photos read as asked; "
+            "50% is chance): " + " · ".join(parts) + ".")
 
 
 @GPU
@@ -62,6 +105,7 @@ def build(catalog: Catalog) -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             model = gr.Dropdown(catalog.dropdown(TASK), value=default, label="Model")
+            guide = gr.Markdown(prompt_guide(catalog.find(default, TASK)), elem_id="prompt-guide")
             prompt = gr.Textbox(label="Prompt", value=example_prompts()[0], max_length=DEFAULT_MAX_PROMPT_CHARS,
                                 placeholder="a smiling woman in her twenties", elem_id="prompt")
             gr.Examples(example_prompts(), inputs=prompt, label="Example prompts", elem_id="prompt-examples",
@@ -75,6 +119,7 @@ def build(catalog: Catalog) -> None:
             gallery = gr.Gallery(label=label,
                                  columns=4, height=520, object_fit="contain", format="png", elem_id="text-gallery")
 
+    model.change(lambda key: prompt_guide(catalog.find(key, TASK)), model, guide, api_name="prompt_guide")
     dice.click(random_seed, None, seed, api_name="random_seed_text")
     button.click(bind(text_to_image, catalog), [model, prompt, seed, count], gallery, api_name="text_to_image",
                  concurrency_id=MODEL_QUEUE)

@@ -195,6 +195,16 @@ def test_caption_similarity_changes_one_attribute_per_row_and_prints_the_table()
     assert all(0.0 < float(r[2].rstrip(" |")) < 1.0 for r in rows)  # changed captions, never the original
     assert "| gender | a neutral man in his twenties, black |" in out
     assert "| ethnicity | black | east asian |" in out and "| gender | woman | man |" in out
+    assert "Mean embedding shift" not in out  # the pooling table only on request
+
+
+def test_caption_similarity_pooling_table_compares_three_encodings_over_the_metadata():
+    out = run_bench("bench/caption_similarity.py", "--pooling")
+    assert "| attribute | values | sentence (the model's) | words, mean | words, max |" in out
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| ") and " / " in line.split(" | ")[1]]
+    assert [r[1] for r in rows] == ["female / male", "neutral / smiling", "white / black", "white / east_asian", "24 / 47"]
+    assert all(0.0 < float(v.rstrip(" |")) < 3.0 for r in rows for v in r[2:])
+    assert "(204 rows)" in out  # every row of the vendored metadata has all four attributes
 
 
 def test_condition_noise_reports_every_attribute_pair_of_the_bundled_text_model():

@@ -121,7 +121,7 @@ class Catalog:
         return choice
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -130,10 +130,10 @@ def _read_json(path: Path) -> dict:
 
 def describe_directory(directory: Path) -> dict[str, Any]:
     """Task, family, resolution and classes of a checkpoint directory, read from its JSON files only."""
-    index = _read_json(directory / "model_index.json")
+    index = read_json(directory / "model_index.json")
     generator = index.get("generator") or [None, None]
-    config = _read_json(directory / "generator" / "config.json")
-    summary = _read_json(directory / "training_summary.json")
+    config = read_json(directory / "generator" / "config.json")
+    summary = read_json(directory / "training_summary.json")
     num_classes = int(config.get("num_classes") or 0)
     names = summary.get("class_names") or (summary.get("config") or {}).get("class_names") or []
     if len(names) != num_classes:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional
 
 import gradio as gr
 
-from ui.catalog import Catalog, ModelChoice, get_pipeline
+from ui.catalog import Catalog, ModelChoice, get_pipeline, read_json
 from ui.checks import check_int, check_seed, user_errors
 from ui.outputs import shown
 from ui.spaces import GPU
@@ -49,21 +48,21 @@ def prompt_guide(choice: Optional[ModelChoice]) -> str:
     word: the numbers are the share of generated faces that probes trained on real faces read as asked
     (balanced over the values, so 50% is chance), written by ``python -m training.evaluate``.
     """
-    scores = {}
-    if choice is not None and choice.directory:
-        try:
-            metrics = json.loads((Path(choice.directory) / "metrics.json").read_text())
-            scores = (metrics.get("evaluation") or {}).get("faithfulness") or {}
-        except (OSError, ValueError, AttributeError):
-            scores = {}
+    metrics = read_json(Path(choice.directory) / "metrics.json") if choice is not None and choice.directory else {}
+    scores = ((metrics if isinstance(metrics, dict) else {}).get("evaluation") or {}).get("faithfulness") or {}
+
+    def accuracy(block: str, attribute: str) -> Optional[float]:
+        value = ((scores.get(block) or {}).get("accuracy") or {}).get(attribute)
+        return value if isinstance(value, (int, float)) else None
+
     parts = []
     for block, attribute, name in _FOLLOWS:
-        value = ((scores.get(block) or {}).get("accuracy") or {}).get(attribute)
-        if not isinstance(value, (int, float)):
+        value = accuracy(block, attribute)
+        if value is None:
             continue
-        other = ((scores.get("unseen_wording") or {}).get("accuracy") or {}).get(attribute)
+        other = accuracy("unseen_wording", attribute)
         text = f"{name} {_percent(value)}"
-        if block == "template_wording" and isinstance(other, (int, float)):
+        if block == "template_wording" and other is not None:
             text += f" ({_percent(other)} in other wordings)"
         if value < 0.6:
             text += ": about chance, the model ignores this word"

@@ -473,3 +473,20 @@ def test_style_mixing_ranges_change_the_image():
     assert not torch.equal(fine, image_a) and not torch.equal(coarse, image_a)
     # fine styles only touch the last block, so the change is smaller than swapping coarse styles
     assert (fine - image_a).abs().mean() < (coarse - image_a).abs().mean()
+
+
+def test_mapping_network_takes_a_class_or_a_condition_vector() -> None:
+    """The text model feeds its caption code where the class-conditional model feeds a class."""
+    from zoo.models.stylegan import MappingNetwork
+
+    with pytest.raises(ValueError, match="not both"):
+        MappingNetwork(8, 8, 2, num_classes=2, condition_dim=4)
+    torch.manual_seed(0)
+    mapping = MappingNetwork(8, 8, 2, 0, condition_dim=4)
+    z = torch.randn(3, 8)
+    with pytest.raises(ValueError, match=r"condition must have shape \[3, 4\], got None"):
+        mapping(z, None)
+    with pytest.raises(ValueError, match=r"condition must have shape \[3, 4\], got \(3, 5\)"):
+        mapping(z, None, condition=torch.randn(3, 5))
+    a, b = mapping(z, None, condition=torch.randn(3, 4)), mapping(z, None, condition=torch.randn(3, 4))
+    assert a.shape == (3, 8) and (a - b).abs().mean() > 1e-4

@@ -207,6 +207,44 @@ def test_text_generator_stages_and_backward(resolution: int, refine_resolution: 
     _grads_everywhere(discriminator)
 
 
+TINY_STYLE = dict(upsampling="style", w_dim=16, mapping_layers=2, max_channels=16)
+
+
+def test_style_text_generator_shapes_backward_and_save_load(tmp_path) -> None:
+    """The StyleGAN-style synthesis behind the same text contract: condition -> mapping network -> image."""
+    torch.manual_seed(0)
+    model = TextConditionalGenerator(resolution=32, **TINY_TEXT, **TINY_STYLE)
+    assert model.refiner is None and model.output_resolution == 32
+    z, text = torch.randn(2, 16), _text_embeds(2)
+    stages = model(z, text, ca_noise=torch.randn(2, 8), return_all_stages=True)
+    assert [tuple(s.shape) for s in stages] == [(2, 3, 32, 32)]
+    discriminator = TextMatchingDiscriminator(resolution=32, text_embed_dim=24, base_channels=8)
+    out = discriminator(stages[0], text)
+    (out.logits.mean() + out.unconditional_logits.mean()).backward()
+    # noise_strength starts at 0 and so gets no gradient through the noise until it moves; all else must.
+    missing = [n for n, p in model.named_parameters() if "noise_strength" not in n and (p.grad is None or not p.grad.abs().sum() > 0)]
+    assert not missing, f"no gradient reached: {missing}"
+
+    model.eval()
+    with torch.no_grad():
+        a = model(z, _text_embeds(2, seed=1))
+        b = model(z, _text_embeds(2, seed=2))
+        assert torch.equal(a, model(z, _text_embeds(2, seed=1)))  # eval: const noise, deterministic
+        assert (a - b).abs().mean() > 1e-4  # the caption reaches the image through the mapping network
+        assert (a[0] - a[1]).abs().mean() > 1e-4  # and so does z
+        model.save_pretrained(tmp_path)
+        loaded = TextConditionalGenerator.from_pretrained(tmp_path).eval()
+        assert torch.equal(loaded(z, _text_embeds(2, seed=1)), a)
+    assert json.loads((tmp_path / "config.json").read_text())["upsampling"] == "style"
+
+
+def test_style_text_generator_rejects_a_refine_stage() -> None:
+    with pytest.raises(ValueError, match="no refine stage"):
+        TextConditionalGenerator(resolution=32, refine_resolution=64, **TINY_TEXT, **TINY_STYLE)
+    with pytest.raises(ValueError, match="rgb_init_gain"):
+        TextConditionalGenerator(resolution=32, **TINY_TEXT, **TINY_STYLE, rgb_init_gain=0.0)
+
+
 def test_text_generator_uses_text_and_is_deterministic_in_eval() -> None:
     torch.manual_seed(0)
     model = TextConditionalGenerator(resolution=32, refine_resolution=64, **TINY_TEXT)
@@ -232,7 +270,7 @@ def test_text_generator_rejects_bad_config_and_inputs() -> None:
         TextConditionalGenerator(resolution=64, refine_resolution=96)
     with pytest.raises(ValueError, match="text_encoder"):
         TextConditionalGenerator(text_encoder="")
-    with pytest.raises(ValueError, match="upsampling must be one of glu, transposed"):
+    with pytest.raises(ValueError, match="upsampling must be one of glu, transposed, style"):
         TextConditionalGenerator(upsampling="bilinear")
     model = TextConditionalGenerator(resolution=32, **TINY_TEXT)
     with pytest.raises(ValueError, match=r"\[B, 24\]"):

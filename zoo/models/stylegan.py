@@ -85,22 +85,39 @@ class EqualConv2d(nn.Module):
 
 
 class MappingNetwork(nn.Module):
-    """z (pixel-normalised, optionally with a normalised class embedding) -> w through an MLP."""
+    """z (pixel-normalised, optionally with a normalised condition embedding) -> w through an MLP.
 
-    def __init__(self, latent_dim: int, w_dim: int, num_layers: int, num_classes: int, lr_mul: float = 0.01):
+    The condition is either a class (``num_classes``, one-hot) or a continuous vector
+    (``condition_dim``, e.g. a text model's conditioning-augmented caption code). Either way it is
+    embedded to z's width and normalised like z, so neither input can drown the other at the start.
+    """
+
+    def __init__(
+        self, latent_dim: int, w_dim: int, num_layers: int, num_classes: int, lr_mul: float = 0.01, condition_dim: int = 0
+    ):
         super().__init__()
-        self.class_embedding = EqualLinear(num_classes, latent_dim) if num_classes > 0 else None
+        if num_classes > 0 and condition_dim > 0:
+            raise ValueError("a mapping network takes a class or a condition vector, not both")
+        embed_in = num_classes or condition_dim
+        self.class_embedding = EqualLinear(embed_in, latent_dim) if embed_in > 0 else None
         self.num_classes = num_classes
-        features = [latent_dim * (2 if num_classes > 0 else 1)] + [w_dim] * num_layers
+        self.condition_dim = condition_dim
+        features = [latent_dim * (2 if embed_in > 0 else 1)] + [w_dim] * num_layers
         self.layers = nn.ModuleList(
             EqualLinear(features[i], features[i + 1], lr_mul=lr_mul) for i in range(num_layers)
         )
 
-    def forward(self, z: torch.Tensor, class_labels: Optional[torch.Tensor]) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, class_labels: Optional[torch.Tensor], condition: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         x = _pixel_norm(z)
         if self.class_embedding is not None:
-            one_hot = F.one_hot(class_labels.to(z.device), self.num_classes).to(z.dtype)
-            x = torch.cat([x, _pixel_norm(self.class_embedding(one_hot))], dim=1)
+            if self.num_classes > 0:
+                condition = F.one_hot(class_labels.to(z.device), self.num_classes).to(z.dtype)
+            elif condition is None or condition.shape != (z.shape[0], self.condition_dim):
+                shape = None if condition is None else tuple(condition.shape)
+                raise ValueError(f"condition must have shape [{z.shape[0]}, {self.condition_dim}], got {shape}")
+            x = torch.cat([x, _pixel_norm(self.class_embedding(condition))], dim=1)
         for layer in self.layers:
             x = _lrelu(layer(x))
         return x
@@ -224,6 +241,42 @@ def _stylegan_channels(resolution: int, output_resolution: int, base_channels: i
     return min(base_channels * (output_resolution // resolution), max_channels)
 
 
+def build_synthesis(
+    resolution: int, w_dim: int, base_channels: int, max_channels: int, rgb_init_gain: float
+) -> tuple[nn.Parameter, nn.ModuleList]:
+    """The learned 4x4 constant and the synthesis blocks up to ``resolution``.
+
+    Returned as parts rather than one module so each generator registers them under its own names
+    (``const``, ``blocks``): the bundled checkpoints' keys stay what they are.
+    """
+    if not rgb_init_gain > 0:
+        raise ValueError(f"rgb_init_gain must be positive, got {rgb_init_gain!r}")
+    resolutions = [4 * 2**i for i in range(int(math.log2(resolution // 4)) + 1)]
+    widths = [_stylegan_channels(r, resolution, base_channels, max_channels) for r in resolutions]
+    const = nn.Parameter(torch.randn(widths[0], 4, 4))
+    blocks = nn.ModuleList(
+        SynthesisBlock(widths[max(i - 1, 0)], widths[i], w_dim, r, i) for i, r in enumerate(resolutions)
+    )
+    # StyleGAN2's toRGB starts with images of std ~2 and a colour cast (7x the DCGAN generator's
+    # spread): a learned-from-scratch D adapts, but a frozen ImageNet network reads such images as
+    # saturated colour fields and a projected D wins at once. A gain < 1 starts G near grey.
+    with torch.no_grad():
+        for block in blocks:
+            block.to_rgb.conv.weight.mul_(rgb_init_gain)
+    return const, blocks
+
+
+def run_synthesis(const: torch.Tensor, blocks: nn.ModuleList, ws: torch.Tensor, noise_mode: str) -> torch.Tensor:
+    """``ws [B, 2 * len(blocks), w_dim]`` -> image (no tanh), two ws per block."""
+    if noise_mode not in NOISE_MODES:
+        raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+    x = const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1).to(ws.dtype)
+    image = None
+    for index, block in enumerate(blocks):
+        x, image = block(x, image, ws[:, 2 * index : 2 * index + 2], noise_mode)
+    return image
+
+
 class StyleGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
     """Mapping network + modulated synthesis network; ``forward(z)`` gives ``[B, 3, R, R]`` (no tanh).
 
@@ -248,8 +301,6 @@ class StyleGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
     ):
         super().__init__()
         check_resolution(resolution)
-        if not rgb_init_gain > 0:
-            raise ValueError(f"rgb_init_gain must be positive, got {rgb_init_gain!r}")
         for name, value, minimum in (
             ("latent_dim", latent_dim, 1),
             ("w_dim", w_dim, 1),
@@ -263,19 +314,8 @@ class StyleGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
             raise ValueError(f"w_avg_beta must be in [0, 1), got {w_avg_beta!r}")
 
         self.mapping = MappingNetwork(latent_dim, w_dim, mapping_layers, num_classes)
-        resolutions = [4 * 2**i for i in range(int(math.log2(resolution // 4)) + 1)]
-        widths = [_stylegan_channels(r, resolution, base_channels, max_channels) for r in resolutions]
-        self.const = nn.Parameter(torch.randn(widths[0], 4, 4))
-        self.blocks = nn.ModuleList(
-            SynthesisBlock(widths[max(i - 1, 0)], widths[i], w_dim, r, i) for i, r in enumerate(resolutions)
-        )
+        self.const, self.blocks = build_synthesis(resolution, w_dim, base_channels, max_channels, rgb_init_gain)
         self.register_buffer("w_avg", torch.zeros(w_dim))
-        # StyleGAN2's toRGB starts with images of std ~2 and a colour cast (7x the DCGAN generator's
-        # spread): a learned-from-scratch D adapts, but a frozen ImageNet network reads such images as
-        # saturated colour fields and a projected D wins at once. A gain < 1 starts G near grey.
-        with torch.no_grad():
-            for block in self.blocks:
-                block.to_rgb.conv.weight.mul_(rgb_init_gain)
 
     @property
     def num_ws(self) -> int:
@@ -326,13 +366,7 @@ class StyleGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
             raise ValueError(f"w must have shape [B, {expected[0]}, {expected[1]}], got {tuple(w.shape)}")
         if noise_mode is None:
             noise_mode = "random" if self.training else "const"
-        if noise_mode not in NOISE_MODES:
-            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
-        x = self.const.unsqueeze(0).expand(w.shape[0], -1, -1, -1).to(w.dtype)
-        image = None
-        for index, block in enumerate(self.blocks):
-            x, image = block(x, image, w[:, 2 * index : 2 * index + 2], noise_mode)
-        return image
+        return run_synthesis(self.const, self.blocks, w, noise_mode)
 
     def forward(
         self,

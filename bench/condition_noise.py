@@ -72,11 +72,11 @@ def faithfulness_at_scales(model_dir: Path, data_dir: Path, scales: list[float])
     """Probe accuracies (``training/faithfulness.py``) with the pipeline's CA noise multiplied by each scale."""
     from training import scorecard
     from training.data import load_data
-    from training.evaluate import _load_config
+    from training.evaluate import load_config
     from training.families import get_family
     from zoo.registry import load_pipeline
 
-    cfg = _load_config(model_dir, {"data_dir": str(data_dir), "compute_metrics": True})
+    cfg = load_config(model_dir, {"data_dir": str(data_dir), "compute_metrics": True})
     data, family, device = load_data(cfg), get_family(cfg.family), torch.device("cpu")
     generator = load_pipeline(str(model_dir)).generator.eval()
     real = scorecard.real_sets(data, cfg.fid_batch_size, device)

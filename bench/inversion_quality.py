@@ -73,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--crops-only goes with --perturb")
 
     from training.data import load_data
-    from training.evaluate import _load_config
+    from training.evaluate import load_config
     from training.metrics import paired_metrics
     from zoo import registry
     from zoo.pipelines import GANInversionPipeline
     from zoo.pipelines.inversion import DEFAULT_STEPS, _to_tensor
 
     model_dir = Path(registry.resolve(args.model)[0])
-    cfg = _load_config(model_dir, {"data_dir": args.data_dir, "compute_metrics": False})
+    cfg = load_config(model_dir, {"data_dir": args.data_dir, "compute_metrics": False})
     data = load_data(cfg)
     pipe = registry.load_pipeline(args.model, GANInversionPipeline)
     steps = args.steps or DEFAULT_STEPS

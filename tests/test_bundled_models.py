@@ -69,12 +69,12 @@ def test_bundled_card_numbers_come_from_metrics(name):
 @pytest.fixture(scope="module")
 def real_train_features():
     """Inception features of the training split the bundled models were scored against."""
-    from training.evaluate import _load_config
+    from training.evaluate import load_config
     from training.data import load_data
     from training.generator_metrics import real_feature_cache_path
     from training.metrics import RealFeatureCache
 
-    cfg = _load_config(_dir("faces-style-64"), {"data_dir": str(DATA), "cache_dir": str(ROOT / ".pytest-cache-data")})
+    cfg = load_config(_dir("faces-style-64"), {"data_dir": str(DATA), "cache_dir": str(ROOT / ".pytest-cache-data")})
     data = load_data(cfg)
     return RealFeatureCache.load_or_compute(real_feature_cache_path(data), data.train_images_float())
 
@@ -86,13 +86,13 @@ def test_bundled_kid_recomputed_matches_the_card(name, real_train_features):
     import torch
 
     from training.data import load_data
-    from training.evaluate import _load_config
+    from training.evaluate import load_config
     from training.families import get_family
     from training.metrics import compute_fid_kid
 
     folder = _dir(name)
     metrics = json.loads((folder / "metrics.json").read_text())
-    cfg = _load_config(folder, {"data_dir": str(DATA), "cache_dir": str(ROOT / ".pytest-cache-data")})
+    cfg = load_config(folder, {"data_dir": str(DATA), "cache_dir": str(ROOT / ".pytest-cache-data")})
     data = load_data(cfg)
     generator = registry.load_pipeline(name).generator.eval()
     generate = get_family(cfg.family).fid_generate_fn(generator, data, torch.device("cpu"))

@@ -29,7 +29,7 @@ from training.families import get_family
 from zoo.registry import load_pipeline
 
 
-def _load_config(checkpoint_dir: Path, overrides: dict[str, Any]):
+def load_config(checkpoint_dir: Path, overrides: dict[str, Any]):
     import yaml
 
     values = yaml.safe_load((checkpoint_dir / "training_config.yaml").read_text())
@@ -55,7 +55,7 @@ def evaluate(
     overrides: dict[str, Any] = {"data_dir": data_dir, "num_fid_samples": num_samples, "compute_metrics": True}
     if cache_dir:
         overrides["cache_dir"] = cache_dir
-    cfg = _load_config(checkpoint_dir, overrides)
+    cfg = load_config(checkpoint_dir, overrides)
     data = load_data(cfg)
     family = get_family(cfg.family)
     dev = torch.device(device)

@@ -145,21 +145,35 @@ def faithfulness_scores(
     family: Family, G: nn.Module, data: TrainData, real: RealSets, data_dir: Path, device: torch.device
 ) -> Optional[dict[str, Any]]:
     """Attribute-probe accuracy of a conditional model's outputs (``None`` without metadata or condition)."""
+    context = faithfulness_context(data, real, data_dir)
+    if context is None:
+        return None
+    return family.faithfulness(G, data, context, feature_extractor(device), device)
+
+
+def faithfulness_context(data: TrainData, real: RealSets, data_dir: Path):
+    """The attribute probes (fit on every real photo, person-grouped ceilings) and what else the
+    families' faithfulness hooks read; ``None`` when the metadata cannot be matched to the images.
+    Public so that benches ask the same probes the evaluation asks."""
     from training import faithfulness
 
     rows = faithfulness.read_attributes(data_dir, data.num_images)
     if rows is None:
         return None
-    context = faithfulness.Context(
+    return faithfulness.Context(
         probes=faithfulness.fit_probes(real.features, rows, data.groups), rows=rows,
         landmarks=Path(data_dir) / "landmarks", train_features=real.of(real.train_idx),
     )
+
+
+def feature_extractor(device: torch.device | str = "cpu"):
+    """Images ``[N, 3, H, W]`` in [-1, 1] -> Inception features, 50 at a time."""
     extractor = InceptionFeatures(device)
 
     def extract(images: torch.Tensor) -> torch.Tensor:
         return torch.cat([extractor(chunk) for chunk in images.split(50)])
 
-    return family.faithfulness(G, data, context, extract, device)
+    return extract
 
 
 def format_table(rows: list[tuple[str, dict[str, Any]]]) -> str:

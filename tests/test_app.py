@@ -27,6 +27,7 @@ from ui import build_demo, launch_options  # noqa: E402
 from ui.browser import free_local_port  # noqa: E402
 from ui.outputs import DISPLAY_SIZE  # noqa: E402
 from ui.tabs.model_info import card_markdown  # noqa: E402
+from ui.tabs.text import learned_words  # noqa: E402
 from zoo.limits import APP_MAX_IMAGES as MAX_IMAGES  # noqa: E402
 
 OFFLINE_REPO = "gan-zoo-test/never-downloaded"
@@ -278,6 +279,23 @@ def test_prompt_guide_of_the_bundled_text_model_quotes_its_evaluation() -> None:
     for block, attribute in (("template_wording", "gender"), ("template_wording", "expression"), ("ethnicity", "ethnicity")):
         assert f" {100 * scores[block]['accuracy'][attribute]:.0f}%" in guide
     assert "gender" in guide and "expression" in guide and "ethnicity" in guide
+    summary = json.loads((Path(choice.directory) / "training_summary.json").read_text())
+    for value, words in learned_words(summary["config"])["expression"].items():  # every word its captions used
+        assert f"*{value}*: " + ", ".join(words) in guide
+
+
+def test_learned_words_lists_each_value_in_every_wording_of_the_captions() -> None:
+    config = {"caption_template": "a {expression} {gender_noun}",
+              "caption_paraphrases": ["{sex}, {mood}", "a {gender_noun} {with_expression}"],
+              "caption_words": {"mood": {"from": "expression", "smiling": "beaming", "neutral": "expressionless"},
+                                "with_expression": {"from": "expression", "smiling": "with a smile", "neutral": "still"},
+                                "sex": {"from": "gender", "female": "female", "male": "male"}}}
+    assert learned_words(config) == {"expression": {"smiling": ["smiling", "beaming", "with a smile"],
+                                                    "neutral": ["neutral", "expressionless", "still"]}}
+    # Said one way only (gender through "sex"): nothing a prompt's wording could get wrong, so not listed.
+    config["caption_template"] = "a {gender_noun}"
+    assert learned_words(config)["expression"]["smiling"] == ["beaming", "with a smile"]
+    assert learned_words({"caption_template": "a {expression} face"}) == {} and learned_words(None) == {}
 
 
 @pytest.mark.parametrize(("prompt", "count", "message"),

@@ -41,6 +41,41 @@ def _percent(value: float) -> str:
     return f"{100 * value:.0f}%"
 
 
+def learned_words(config: Any) -> dict[str, dict[str, list[str]]]:
+    """Per metadata field, per value, the words the training captions used for it, read from the
+    caption config in ``training_summary.json`` (``caption_words`` maps, and the value itself where a
+    template names the field directly). Only fields said in more than one way: those are where a
+    prompt's wording matters, and the words the model met are the ones it follows best.
+    """
+    if not isinstance(config, dict) or not isinstance(config.get("caption_words"), dict):
+        return {}
+    templates = [t for t in [config.get("caption_template"), *(config.get("caption_paraphrases") or [])] if isinstance(t, str)]
+    out: dict[str, dict[str, list[str]]] = {}
+    for spec in config["caption_words"].values():
+        if not isinstance(spec, dict) or not isinstance(spec.get("from"), str):
+            continue
+        field = spec["from"]
+        values = out.setdefault(field, {})
+        for value, words in spec.items():
+            if value == "from" or not isinstance(words, str):
+                continue
+            said = values.setdefault(value, [value] if any("{" + field + "}" in t for t in templates) else [])
+            if words not in said:
+                said.append(words)
+    return {field: values for field, values in out.items() if any(len(words) > 1 for words in values.values())}
+
+
+def _words_line(summary: Any) -> str:
+    words = learned_words((summary if isinstance(summary, dict) else {}).get("config"))
+    if not words:
+        return ""
+    fields = "; ".join(
+        f"{field}: " + " · ".join(f"*{value}*: " + ", ".join(said) for value, said in values.items())
+        for field, values in words.items()
+    )
+    return f"\n\n**Words it learned** (its training captions; other wordings work less well): {fields}."
+
+
 def prompt_guide(choice: Optional[ModelChoice]) -> str:
     """Which prompt words the chosen model really follows, from the attribute probes in its ``metrics.json``.
 
@@ -67,10 +102,11 @@ def prompt_guide(choice: Optional[ModelChoice]) -> str:
         if value < 0.6:
             text += ": about chance, the model ignores this word"
         parts.append(text)
+    words = _words_line(read_json(Path(choice.directory) / "training_summary.json")) if choice is not None and choice.directory else ""
     if not parts:
-        return "**What this model follows:** not measured (its files have no attribute-probe scores)."
+        return "**What this model follows:** not measured (its files have no attribute-probe scores)." + words
     return ("**What this model follows** (share of its faces that probes trained on real photos read as asked; "
-            "50% is chance): " + " · ".join(parts) + ".")
+            "50% is chance): " + " · ".join(parts) + "." + words)
 
 
 @GPU

@@ -81,9 +81,11 @@ def prompt_guide(choice: Optional[ModelChoice]) -> str:
 
     A user typing "an east asian woman" deserves to know before clicking that the model may ignore the
     word: the numbers are the share of generated faces that probes trained on real faces read as asked
-    (balanced over the values, so 50% is chance), written by ``python -m training.evaluate``.
+    (balanced over the values, so 50% is chance), written by ``python -m training.evaluate``; then
+    the words its captions used (``training_summary.json``), so the user can borrow them.
     """
-    metrics = read_json(Path(choice.directory) / "metrics.json") if choice is not None and choice.directory else {}
+    directory = Path(choice.directory) if choice is not None and choice.directory else None
+    metrics = read_json(directory / "metrics.json") if directory else {}
     scores = ((metrics if isinstance(metrics, dict) else {}).get("evaluation") or {}).get("faithfulness") or {}
 
     def accuracy(block: str, attribute: str) -> Optional[float]:
@@ -102,7 +104,7 @@ def prompt_guide(choice: Optional[ModelChoice]) -> str:
         if value < 0.6:
             text += ": about chance, the model ignores this word"
         parts.append(text)
-    words = _words_line(read_json(Path(choice.directory) / "training_summary.json")) if choice is not None and choice.directory else ""
+    words = _words_line(read_json(directory / "training_summary.json")) if directory else ""
     if not parts:
         return "**What this model follows:** not measured (its files have no attribute-probe scores)." + words
     return ("**What this model follows** (share of its faces that probes trained on real photos read as asked; "

@@ -245,3 +245,25 @@ def test_prompt_wording_files_are_balanced_and_malformed_lines_are_refused(tmp_p
     bad.write_text("# comment\nwoman\tsmiling\n")
     with pytest.raises(SystemExit, match="bad.tsv:2"):
         bench.read_prompts(bad)
+
+
+def test_caption_readout_builds_every_wording_and_reads_prompts_with_a_caption_fit_probe(monkeypatch):
+    bench = _bench_module("caption_readout", monkeypatch)
+    captions = bench.training_captions(ROOT / "training/configs/text2face-64.yaml", bench.DEFAULT_METADATA)
+    by_text = dict(captions)
+    # The template's wording and the paraphrases' word maps, each caption labelled from its own row.
+    assert by_text["a smiling woman in her twenties, white"] == {"gender": "woman", "expression": "smiling"}
+    assert any(c.startswith("male adult, expressionless") and w == {"gender": "man", "expression": "neutral"} for c, w in captions)
+    assert len(by_text) == len(captions)  # distinct captions, each once
+
+    out = run_bench("bench/caption_readout.py", "--config", "training/configs/text2face-64.yaml",
+                    "--config", "training/configs/text2face-64-words.yaml")
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in out.splitlines() if line.startswith("| text2face")}
+    assert set(rows) == {"text2face-64.yaml", "text2face-64-words.yaml"}
+    scores = {name: [float(c) for c in line.strip(" |").split(" | ")[2:]] for name, line in rows.items()}
+    assert all(len(s) == 6 and all(0.0 <= v <= 1.0 for v in s) for s in scores.values())
+    # Gender is in every caption's wording, so a probe fit on the captions reads it on every prompt
+    # block; a probe fit on shuffled labels, or prompts read in the wrong order, would sit near 0.5.
+    assert all(s[0] == s[2] == s[4] == 1.0 for s in scores.values())
+    # More expression words give the probe more to generalise from on the independent users' prompts.
+    assert scores["text2face-64-words.yaml"][5] > scores["text2face-64.yaml"][5]

@@ -92,6 +92,16 @@ def test_imagefolder_is_decoded_once_into_a_uint8_cache(folder, tmp_path, monkey
     assert torch.equal(again.heldout_idx, data.heldout_idx)
 
 
+def test_joint_label_column_makes_one_class_per_combination(folder, tmp_path):
+    data = load_data(cfg_for(folder, tmp_path, label_column="gender+expression"), log=lambda m: None)
+    rows = (folder / "metadata.csv").read_text().splitlines()[1:]
+    wanted = [f"{r.split(',')[5]}+{r.split(',')[3]}" for r in rows]
+    assert data.class_names == sorted(set(wanted)) == ["female+neutral", "female+smiling", "male+neutral", "male+smiling"]
+    assert [data.class_names[i] for i in data.labels.tolist()] == wanted
+    with pytest.raises(data_mod.DataError, match=r"label_column 'gender\+mood' not found \(mood missing\)"):
+        load_data(cfg_for(folder, tmp_path, label_column="gender+mood"), log=lambda m: None)
+
+
 def test_split_indices_by_row_and_by_group():
     train, held = split_indices(10, None, 0.2, seed=1)
     assert len(held) == 2 and sorted(train.tolist() + held.tolist()) == list(range(10))

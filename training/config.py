@@ -67,7 +67,7 @@ class TrainConfig:
     dataset_split: str = _f("train", "Hub dataset split to read.")
     data_dir: Optional[str] = _f(None, "Local image folder: metadata.csv with a file_name column, or class sub-folders.")
     image_column: str = _f("image", "Column holding the (target) photo; for local folders 'image' means metadata's file_name.")
-    label_column: Optional[str] = _f(None, "Column whose values become class ids (class-conditional training; for pix2pix and textgan only the auxiliary classifier's target); null = unconditional.")
+    label_column: Optional[str] = _f(None, "Column whose values become class ids (class-conditional training; for pix2pix and textgan only the auxiliary classifier's target); several joined by '+' (gender+expression) make joint classes; null = unconditional.")
     caption_column: Optional[str] = _f(None, "Column holding captions (textgan).")
     caption_template: Optional[str] = _f(
         None,

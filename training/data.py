@@ -353,6 +353,26 @@ def sketch_style_tensors(cfg: TrainConfig, images: torch.Tensor, file_names: lis
     return out, ok
 
 
+#: Joins the columns of a joint label (``label_column: "gender+expression"``) and their values.
+JOINT_LABEL_SEPARATOR = "+"
+
+
+def label_value(row: dict[str, Any], label_column: str) -> Any:
+    """The row's class: one column's value, or for ``a+b`` the joint value ``"<a>+<b>"``.
+
+    Why joint classes: a text model's auxiliary classifier asks G for one attribute only, and the
+    attributes it does not name get no direct gradient; a joint class (gender x expression) asks for
+    both at once without a second head or a multi-label loss."""
+    columns = label_column.split(JOINT_LABEL_SEPARATOR) if JOINT_LABEL_SEPARATOR in label_column else [label_column]
+    missing = [c for c in columns if c not in row]
+    if missing:
+        raise DataError(f"label_column {label_column!r} not found ({', '.join(missing)} missing); columns are {sorted(row)} "
+                        "(set label_column to one of them, several joined by '+', or null for an unconditional model)")
+    if len(columns) == 1:
+        return row[label_column]
+    return JOINT_LABEL_SEPARATOR.join(str(row[c]) for c in columns)
+
+
 def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Decode every row into tensors (the slow part, done once per cache key)."""
     resolution = data_resolution(cfg)
@@ -377,10 +397,7 @@ def _decode(cfg: TrainConfig, source: Source) -> tuple[dict[str, torch.Tensor], 
             sketches.append(to_uint8(source.open_image(row[sketch_key]), resolution))
         images.append(to_uint8(photo, resolution))
         if cfg.label_column:
-            if cfg.label_column not in row:
-                raise DataError(f"label_column {cfg.label_column!r} not found; columns are {sorted(row)} "
-                                "(set label_column to one of them, or null for an unconditional model)")
-            raw_labels.append(row[cfg.label_column])
+            raw_labels.append(label_value(row, cfg.label_column))
         if cfg.caption_column:
             if cfg.caption_column not in row:
                 raise DataError(f"caption_column {cfg.caption_column!r} not found; columns are {sorted(row)}")

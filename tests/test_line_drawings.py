@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from training.batches import sketch_rows
+from training.batches import Batch, make_batch, sketch_rows
 from training.config import ConfigError, build_config
 from training.data import load_data
+from training.families.pix2pix import Pix2PixFamily
 from zoo import line_drawings
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "london_faces"
@@ -63,10 +64,29 @@ def test_mixed_styles_are_cached_and_drawn_per_row_only_where_they_exist(tmp_pat
             if torch.equal(picked[j], data.sketch_styles[neutral, s])}
     assert seen == {0, 1, 2}
 
+    # A batch names the style each row's input was drawn in, the very sketch it carries.
+    batch = make_batch(data, rows[:64], torch.device("cpu"), torch.Generator().manual_seed(1), hflip=False, channels_last=False)
+    assert batch.sketch_style is not None and set(batch.sketch_style.tolist()) == {0, 1, 2}
+    for j, (i, s) in enumerate(zip(rows[:64].tolist(), batch.sketch_style.tolist())):
+        assert torch.equal(batch.sketches[j], data.sketch_styles[i, s].float() / 127.5 - 1)
+
+
+def test_l1_style_weights_scale_each_rows_error_by_its_input_style():
+    cfg = build_config({"family": "pix2pix", "sketch_source": "xdog", "data_dir": str(DATA), "sketch_styles": "xdog,landmarks,doodle",
+                        "l1_style_weights": {"landmarks": 0.1, "doodle": 0.0}})
+    photos = torch.zeros(3, 3, 4, 4)
+    fake = torch.stack([torch.full((3, 4, 4), v) for v in (0.2, 0.4, 0.8)])
+    batch = Batch(images=photos, sketch_style=torch.tensor([0, 1, 2]))
+    assert Pix2PixFamily._l1(cfg, fake, batch).item() == pytest.approx((0.2 * 1 + 0.4 * 0.1 + 0.8 * 0.0) / 3)
+    plain = build_config({"family": "pix2pix", "sketch_source": "xdog", "data_dir": str(DATA), "sketch_styles": "xdog,landmarks,doodle"})
+    assert Pix2PixFamily._l1(plain, fake, batch).item() == pytest.approx((0.2 + 0.4 + 0.8) / 3)
+
 
 @pytest.mark.parametrize("values, message", [
     ({"sketch_styles": "xdog,crayon"}, "sketch_styles"),
     ({"sketch_styles": "landmarks", "sketch_source": "column", "sketch_column": "x"}, "sketch_source 'xdog'"),
+    ({"sketch_styles": "xdog,landmarks", "l1_style_weights": {"doodle": 0.1}}, r"l1_style_weights names \['doodle'\]"),
+    ({"sketch_styles": "xdog,landmarks", "l1_style_weights": {"landmarks": -1}}, "numbers >= 0"),
 ])
 def test_bad_sketch_styles_are_refused(values, message):
     with pytest.raises(ConfigError, match=message):

@@ -60,6 +60,8 @@ class Batch:
     images: torch.Tensor
     labels: Optional[torch.Tensor] = None
     sketches: Optional[torch.Tensor] = None
+    #: With mixed sketch styles, each row's input style (index into ``TrainData.sketch_style_names``).
+    sketch_style: Optional[torch.Tensor] = None
     text_embeds: Optional[torch.Tensor] = None
     mismatch_embeds: Optional[torch.Tensor] = None
 
@@ -114,11 +116,17 @@ def counterfactual_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator
 
 def sketch_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
     """The input sketch of each row: with mixed styles, one style drawn per row among those it has."""
+    return sketch_rows_with_style(data, idx, rng)[0]
+
+
+def sketch_rows_with_style(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """:func:`sketch_rows` and the style drawn for each row (its index in ``data.sketch_style_names``;
+    ``None`` without mixed styles), so losses can treat styles differently."""
     if data.sketch_styles is None:
-        return data.sketches[idx]
+        return data.sketches[idx], None
     available = data.sketch_style_ok[idx].float()
     style = torch.multinomial(available, 1, generator=rng).squeeze(1)
-    return data.sketch_styles[idx, style]
+    return data.sketch_styles[idx, style], style
 
 
 def make_batch(
@@ -132,7 +140,10 @@ def make_batch(
     counterfactual_negatives: float = 0.0,
 ) -> Batch:
     images = uint8_to_float(data.images[idx])
-    sketches = uint8_to_float(sketch_rows(data, idx, rng)) if data.sketches is not None else None
+    sketches = style = None
+    if data.sketches is not None:
+        raw, style = sketch_rows_with_style(data, idx, rng)
+        sketches = uint8_to_float(raw)
     if hflip:
         images, sketches = random_hflip([images, sketches], rng)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -156,6 +167,7 @@ def make_batch(
         images=move(images),
         labels=move(data.labels[idx]) if data.labels is not None else None,
         sketches=move(sketches),
+        sketch_style=move(style),
         text_embeds=move(text),
         mismatch_embeds=move(mismatch),
     )

@@ -92,6 +92,11 @@ class TrainConfig:
         "With sketch_source 'xdog': comma list of input styles mixed per training sample: xdog, xdog_sparse, xdog_bold, "
         "landmarks (line drawings from .tem face templates), doodle (hasty version of them).",
     )
+    l1_style_weights: dict = _f(
+        {},
+        "pix2pix with mixed sketch_styles: multiplier of lambda_l1 for rows whose input is that style, e.g. "
+        "{landmarks: 0.1, doodle: 0.1}: a line drawing does not say the hair colour or skin tone that L1 asks for; unnamed styles 1.",
+    )
     landmarks_dir: Optional[str] = _f(None, "Folder of <image stem>.tem face templates for the landmarks/doodle styles (null = <data_dir>/landmarks).")
     max_images: Optional[int] = _f(None, "Use at most this many images of the source (null = all).")
     heldout_fraction: float = _f(0.1, "Fraction of images (or of split_key groups) held out from training for evaluation.")
@@ -531,6 +536,12 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"sketch_styles: unknown or empty {bad or styles}; use a comma list of {', '.join(SKETCH_STYLES)}")
     if styles != ["xdog"] and cfg.sketch_source != "xdog":
         raise ConfigError("sketch_styles other than 'xdog' need sketch_source 'xdog' (styles are drawn from the photos)")
+    unknown = [k for k in cfg.l1_style_weights if k not in styles]
+    if unknown:
+        raise ConfigError(f"l1_style_weights names {unknown}, which are not among sketch_styles {styles}")
+    bad = {k: v for k, v in cfg.l1_style_weights.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0}
+    if bad:
+        raise ConfigError(f"l1_style_weights must map styles to numbers >= 0, got {bad}")
     if {"landmarks", "doodle"} & set(styles) and cfg.data_dir is None and cfg.landmarks_dir is None:
         raise ConfigError("the landmarks/doodle sketch styles need --landmarks_dir (or a --data_dir with a landmarks folder)")
     family.check_captions(cfg)

@@ -79,10 +79,20 @@ class Pix2PixFamily(Family):
         return _sum_terms(
             {
                 "g_adv": losses.g_adversarial(out.logits, ctx.cfg.loss),
-                "l1": losses.l1_loss(fake, batch.images) * ctx.cfg.lambda_l1,
+                "l1": self._l1(ctx.cfg, fake, batch) * ctx.cfg.lambda_l1,
                 "g_class": _class_term(ctx, out.class_logits, batch.labels),
             }
         )
+
+    @staticmethod
+    def _l1(cfg: TrainConfig, fake: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Mean absolute error to the photo, each row weighted by its input style's l1_style_weights
+        (the plain mean when no style is reweighted)."""
+        if not cfg.l1_style_weights or batch.sketch_style is None:
+            return losses.l1_loss(fake, batch.images)
+        weights = torch.tensor([float(cfg.l1_style_weights.get(s, 1.0)) for s in cfg.sketch_style_list], device=fake.device)
+        per_row = (fake.float() - batch.images.float()).abs().flatten(1).mean(dim=1)
+        return (per_row * weights[batch.sketch_style.to(fake.device)]).mean()
 
     @staticmethod
     def _pairs(data: TrainData, n: int, prefer_heldout: bool = True) -> torch.Tensor:

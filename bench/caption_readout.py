@@ -37,16 +37,22 @@ DEFAULT_CONFIG = ROOT / "training" / "configs" / "text2face-64.yaml"
 DEFAULT_METADATA = ROOT / "data" / "london_faces" / "metadata.csv"
 
 
-def training_captions(config: Path, metadata: Path) -> list[tuple[str, dict[str, str]]]:
-    """Every distinct caption the config's template and paraphrases build from the metadata rows,
-    with the attributes of its row as the probe reads them (woman / man, neutral / smiling)."""
-    from training.captions import build_caption
+def load_text_config(config: Path, metadata: Path):
+    """The config as training reads it, with the metadata's folder as its data."""
     from training.config import load_config
-    from training.faithfulness import ATTRIBUTES as READERS
 
     cfg = load_config(config, ["--data_dir", str(metadata.parent)])
     if not cfg.caption_template:
         raise SystemExit(f"{config}: no caption_template, so there are no training captions to read")
+    return cfg
+
+
+def training_captions(cfg, metadata: Path) -> list[tuple[str, dict[str, str]]]:
+    """Every distinct caption the config's template and paraphrases build from the metadata rows,
+    with the attributes of its row as the probe reads them (woman / man, neutral / smiling)."""
+    from training.captions import build_caption
+    from training.faithfulness import ATTRIBUTES as READERS
+
     with metadata.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     seen: dict[str, dict[str, str]] = {}
@@ -96,7 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompts", type=Path, action="append", help="tab-separated prompt files (default: bench/prompts/*.tsv)")
     parser.add_argument("--metadata", type=Path, default=DEFAULT_METADATA, help="the metadata.csv the captions are built from")
     args = parser.parse_args(argv)
-    from training.config import load_config
     from training.faithfulness import UNSEEN_PROMPTS
 
     blocks = {"evaluation unseen": [(p, {a: w[a] for a in ATTRIBUTES}) for p, w in UNSEEN_PROMPTS]}
@@ -104,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         blocks[path.stem] = read_prompts(path)
     results = {}
     for config in args.config or [DEFAULT_CONFIG]:
-        encoder = load_config(config, ["--data_dir", str(args.metadata.parent)]).text_encoder
-        captions = training_captions(config, args.metadata)
-        results[config.name] = (len(captions), readout(captions, blocks, encoder))
+        cfg = load_text_config(config, args.metadata)
+        captions = training_captions(cfg, args.metadata)
+        results[config.name] = (len(captions), readout(captions, blocks, cfg.text_encoder))
     print(format_table(results))
     return 0
 

@@ -249,7 +249,8 @@ def test_prompt_wording_files_are_balanced_and_malformed_lines_are_refused(tmp_p
 
 def test_caption_readout_builds_every_wording_and_reads_prompts_with_a_caption_fit_probe(monkeypatch):
     bench = _bench_module("caption_readout", monkeypatch)
-    captions = bench.training_captions(ROOT / "training/configs/text2face-64.yaml", bench.DEFAULT_METADATA)
+    cfg = bench.load_text_config(ROOT / "training/configs/text2face-64.yaml", bench.DEFAULT_METADATA)
+    captions = bench.training_captions(cfg, bench.DEFAULT_METADATA)
     by_text = dict(captions)
     # The template's wording and the paraphrases' word maps, each caption labelled from its own row.
     assert by_text["a smiling woman in her twenties, white"] == {"gender": "woman", "expression": "smiling"}

@@ -363,7 +363,7 @@ def label_value(row: dict[str, Any], label_column: str) -> Any:
     Why joint classes: a text model's auxiliary classifier asks G for one attribute only, and the
     attributes it does not name get no direct gradient; a joint class (gender x expression) asks for
     both at once without a second head or a multi-label loss."""
-    columns = label_column.split(JOINT_LABEL_SEPARATOR) if JOINT_LABEL_SEPARATOR in label_column else [label_column]
+    columns = label_column.split(JOINT_LABEL_SEPARATOR)
     missing = [c for c in columns if c not in row]
     if missing:
         raise DataError(f"label_column {label_column!r} not found ({', '.join(missing)} missing); columns are {sorted(row)} "

@@ -43,6 +43,19 @@ def test_bundled_model_generates_offline(name):
 
 
 @pytest.mark.parametrize("name", BUNDLED)
+def test_registry_names_the_family_of_the_bundled_generator(name):
+    """``zoo list`` and the app's model menu describe a model by its registry entry; a retrained model
+    whose generator changed family must not keep its old label (faces-expression-64 once read "DCGAN")."""
+    from zoo import families
+
+    generator = json.loads((_dir(name) / "generator" / "config.json").read_text())["_class_name"]
+    entry = registry.get_entry(name)
+    assert entry.family == families.family_of_generator(generator).name
+    wrong_label = {"dcgan": "StyleGAN", "stylegan": "DCGAN"}.get(entry.family)
+    assert wrong_label is None or wrong_label not in entry.description
+
+
+@pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_weights_are_small_fp16_safetensors(name):
     folder = _dir(name)
     weights = list(folder.glob("*/*.safetensors"))

@@ -72,10 +72,11 @@ for _name, _family, _description in (
     ("faces-projected-64", "dcgan",
      "DCGAN generator trained against a projected (frozen EfficientNet) discriminator, 64x64 faces"),
     ("faces-style-64", "stylegan", "StyleGAN-style generator, 64x64 faces, truncation and style mixing"),
-    ("faces-expression-64", "dcgan",
-     "Class-conditional DCGAN (neutral / smiling) against a projected discriminator, 64x64 faces"),
+    ("faces-expression-64", "stylegan",
+     "Class-conditional StyleGAN-style generator (neutral / smiling) against a projected discriminator, 64x64 faces"),
     ("sketch2face-64", "pix2pix", "pix2pix U-Net: line drawing -> face photo, 64x64"),
-    ("text2face-64", "textgan", "StackGAN-style text-to-face with the offline all-MiniLM-L6-v2 encoder, 64x64"),
+    ("text2face-64", "textgan",
+     "Text-to-face: StyleGAN-style synthesis conditioned on the offline all-MiniLM-L6-v2 encoder, 64x64"),
 ):
     register(ModelEntry(_name, families.family(_family).task, _family, _name, _description))
 

@@ -20,6 +20,8 @@ import pytest
 
 from training.synthetic import make_imagefolder
 
+from test_evaluate import checkpoint  # noqa: F401,E402 (fixture: a tiny trained run)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -268,3 +270,33 @@ def test_caption_readout_builds_every_wording_and_reads_prompts_with_a_caption_f
     assert all(s[0] == s[2] == s[4] == 1.0 for s in scores.values())
     # More expression words give the probe more to generalise from on the independent users' prompts.
     assert scores["text2face-64-words.yaml"][5] > scores["text2face-64.yaml"][5]
+
+
+def test_truncation_tradeoff_scores_each_psi_as_the_evaluation_does(checkpoint, monkeypatch, tmp_path):
+    from PIL import Image
+
+    from training import evaluate
+
+    bench = _bench_module("truncation_tradeoff", monkeypatch)
+    run, folder = checkpoint
+    cache, out = run.parent / "cache", tmp_path / "truncation"
+    assert bench.main(["--model", str(run), "--psi", "1.0", "--psi", "0.0", "--num_samples", "16",
+                       "--data_dir", str(folder), "--cache_dir", str(cache), "--out", str(out)]) == 0
+    untruncated, average = json.loads((out / "truncation.json").read_text())
+    assert (untruncated["psi"], average["psi"]) == (1.0, 0.0)
+    # psi 1 is the model as the cards score it: the same latents give the scorecard's numbers.
+    card = evaluate.evaluate(run, str(folder), str(cache), num_samples=16)
+    assert untruncated["kid"] == pytest.approx(card["kid_mean"])
+    assert (untruncated["precision"], untruncated["recall"]) == (card["precision"], card["recall"])
+    # psi 0 pulls every latent onto the average: one image, so no variety and no recall.
+    assert average["diversity"] == pytest.approx(0.0, abs=1e-6) and average["recall"] == 0.0
+    assert untruncated["diversity"] > 0.01
+    table = (out / "table.md").read_text()
+    assert f"| {run} | 1.00 |" in table and f"| {run} | 0.00 |" in table
+    with Image.open(out / "samples.png") as grid:
+        assert grid.width == len(bench.PICTURE_SEEDS) * grid.height // 2  # two rows (psi) of square images
+    assert (out / "tradeoff.png").stat().st_size > 0
+    with pytest.raises(SystemExit, match="repeat"):
+        bench.check_psis([0.7, 0.7])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        bench.check_psis([1.5])

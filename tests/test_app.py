@@ -373,12 +373,17 @@ def test_model_dependent_controls(models: dict[str, str]) -> None:
     from ui.tabs import interpolation, noise
 
     catalog = build_catalog(list(models.values()), include_bundled=False)
-    klass, details = noise.on_model_change(catalog, models["conditional"])
+    klass, details, _ = noise.on_model_change(catalog, models["conditional"])
     assert klass["visible"] and klass["choices"][:3] == ["class 0", "class 1", "class 2"] and "3 classes" in details
-    klass, details = noise.on_model_change(catalog, models["dcgan"])
+    klass, details, psi = noise.on_model_change(catalog, models["dcgan"])
     assert not klass["visible"] and "32x32" in details
     assert interpolation.on_model_change(catalog, models["stylegan"])[2]["visible"]
     assert not interpolation.on_model_change(catalog, models["dcgan"])[2]["visible"]
+    # Truncation shrinks a DCGAN's z off the prior's typical shell and only hurts it (README, the
+    # truncation table), so its slider starts at 1; a StyleGAN's at 0.7, where it measured cleaner.
+    assert psi["value"] == 1.0 and interpolation.on_model_change(catalog, models["dcgan"])[3]["value"] == 1.0
+    assert noise.on_model_change(catalog, models["stylegan"])[2]["value"] == 0.7
+    assert interpolation.on_model_change(catalog, models["stylegan"])[3]["value"] == 0.7
     assert catalog.default("unconditional-image-generation", prefer=["nope", models["stylegan"]]) == models["stylegan"]
 
 

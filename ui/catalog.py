@@ -55,6 +55,12 @@ class ModelChoice:
         return bool(spec and spec.style_mixing)
 
     @property
+    def suggested_psi(self) -> float:
+        """Where the truncation slider starts for this model (its family's measured setting)."""
+        spec = families.FAMILIES.get(self.family)
+        return spec.suggested_psi if spec else 1.0
+
+    @property
     def load_target(self) -> tuple[str, Optional[str]]:
         """(name, revision) to load: a Hub model by the commit whose card the Models tab shows."""
         if self.commit:

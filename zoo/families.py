@@ -54,6 +54,10 @@ class FamilySpec:
     discriminator_class: str
     description: str  # one sentence for cards and the app
     truncation: bool = False  # has an average latent to truncate towards
+    #: The truncation psi the app's sliders start at, measured by ``bench/truncation_tradeoff.py``:
+    #: StyleGAN truncates w towards the average w and gains precision at no KID cost down to ~0.7,
+    #: while DCGAN truncation shrinks z off the Gaussian prior's typical shell and only gets worse.
+    suggested_psi: float = 1.0
     style_mixing: bool = False  # per-layer styles (style mixing, interpolation in w)
     classes: bool = False  # can be trained class-conditional
     text: bool = False  # conditioned on a sentence embedding
@@ -108,7 +112,7 @@ for _spec in (
         "stylegan", "StyleGAN", UNCONDITIONAL, "zoo.models.stylegan", "StyleGANGenerator", "StyleGANDiscriminator",
         "A StyleGAN-style generator (mapping network and modulated convolutions) that turns a random latent "
         "vector into an image; it supports truncation, latent interpolation and style mixing.",
-        truncation=True, style_mixing=True, classes=True,
+        truncation=True, style_mixing=True, classes=True, suggested_psi=0.7,
     ),
     FamilySpec(
         "pix2pix", "pix2pix", IMAGE_TO_IMAGE, "zoo.models.pix2pix", "UNetGenerator", "PatchGANDiscriminator",

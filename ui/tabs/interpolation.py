@@ -89,11 +89,13 @@ def style_mix(
     return [(shown(image, "mix"), caption) for image, caption in zip((a, b, mixed), captions)]
 
 
-def on_model_change(catalog: Catalog, model: str) -> tuple[Any, str, Any]:
+def on_model_change(catalog: Catalog, model: str) -> tuple[Any, str, Any, Any]:
+    """The class picker, the details line, the style-mixing panel and the truncation slider."""
     choice = catalog.find(model, TASK)
     if choice is None:
-        return gr.update(visible=False), "", gr.update(visible=False)
-    return class_picker_update(choice), model_details(choice), gr.update(visible=choice.supports_style_mixing)
+        return gr.update(visible=False), "", gr.update(visible=False), gr.update()
+    return (class_picker_update(choice), model_details(choice), gr.update(visible=choice.supports_style_mixing),
+            gr.update(value=choice.suggested_psi))
 
 
 def build(catalog: Catalog) -> None:
@@ -116,7 +118,7 @@ def build(catalog: Catalog) -> None:
                 method = gr.Radio(list(METHODS), value="slerp", label="Interpolation")
                 space = gr.Radio(list(SPACES), value="w" if choice and choice.supports_style_mixing else "z",
                                  label="Latent space")
-            psi = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Truncation ψ")
+            psi = gr.Slider(0.0, 1.0, value=choice.suggested_psi if choice else 1.0, step=0.05, label="Truncation ψ")
             klass = class_picker(choice)
             button = gr.Button("Interpolate", variant="primary", elem_id="interp-generate")
         with gr.Column(scale=2):
@@ -143,7 +145,7 @@ def build(catalog: Catalog) -> None:
 
     dice_a.click(random_seed, None, seed_a, api_name="random_seed_a")
     dice_b.click(random_seed, None, seed_b, api_name="random_seed_b")
-    model.change(bind(on_model_change, catalog), model, [klass, details, mixing], api_name="interpolation_model_info",
+    model.change(bind(on_model_change, catalog), model, [klass, details, mixing, psi], api_name="interpolation_model_info",
                  api_visibility="undocumented")
     button.click(bind(interpolate, catalog), [model, seed_a, seed_b, frames, method, space, psi, klass],
                  [gallery, gif, video], api_name="interpolate", concurrency_id=MODEL_QUEUE)

@@ -77,18 +77,22 @@ def onnx_graph(pipe: GANSamplingPipeline) -> Path:
     return graph
 
 
-def on_model_change(catalog: Catalog, model: str) -> tuple[Any, str]:
+def on_model_change(catalog: Catalog, model: str) -> tuple[Any, str, Any]:
+    """The class picker, the details line and the truncation slider (at the model's suggested psi)."""
     choice = catalog.find(model, TASK)
     if choice is None:
-        return gr.update(visible=False), ""
-    return class_picker_update(choice, with_all=True), model_details(choice)
+        return gr.update(visible=False), "", gr.update()
+    return class_picker_update(choice, with_all=True), model_details(choice), gr.update(value=choice.suggested_psi)
 
 
 def build(catalog: Catalog) -> None:
     """The tab's components and events (call inside a ``gr.Blocks`` context)."""
     default = catalog.default(TASK)
     choice = catalog.find(default, TASK)
-    gr.Markdown("Every seed is a different face. Lower the truncation ψ for more typical, cleaner faces.")
+    gr.Markdown(
+        "Every seed is a different face. On StyleGAN models a truncation ψ below 1 gives more typical, cleaner "
+        "faces and less variety; DCGAN models look best at 1. The slider starts at the model's measured setting."
+    )
     if choice is None:
         gr.Markdown("**Note:** no noise-to-face model is available yet; start the app with `--model org/name`.")
     with gr.Row():
@@ -97,7 +101,7 @@ def build(catalog: Catalog) -> None:
             details = details_box(choice)
             seed, dice = seed_row("Seed", 42)
             count = gr.Slider(1, APP_MAX_IMAGES, value=8, step=1, label="Number of images")
-            psi = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Truncation ψ",
+            psi = gr.Slider(0.0, 1.0, value=choice.suggested_psi if choice else 1.0, step=0.05, label="Truncation ψ",
                             info="1 = full variety, 0 = the average face")
             klass = class_picker(choice, with_all=True, elem_id="faces-class")
             button = gr.Button("Generate", variant="primary", elem_id="faces-generate")
@@ -107,7 +111,7 @@ def build(catalog: Catalog) -> None:
             download = gr.DownloadButton("Download grid PNG (native resolution)", elem_id="faces-download")
 
     dice.click(random_seed, None, seed, api_name="random_seed")
-    model.change(bind(on_model_change, catalog), model, [klass, details], api_name="faces_model_info",
+    model.change(bind(on_model_change, catalog), model, [klass, details, psi], api_name="faces_model_info",
                  api_visibility="undocumented")
     button.click(bind(generate_faces, catalog), [model, seed, count, psi, klass], [gallery, download],
                  api_name="generate_faces", concurrency_id=MODEL_QUEUE)

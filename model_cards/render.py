@@ -68,8 +68,9 @@ def render_model_card(checkpoint_dir: Union[str, os.PathLike], repo_id: Optional
         family_name=spec.display_name,
         discriminator=_discriminator(spec, config),
         resolution=summary.get("resolution") or config.get("resolution") or NOT_RECORDED,
-        python_snippet=families.python_usage(spec.task, model, class_names=classes).rstrip("\n"),
-        diffusers_snippet=(families.diffusers_usage(spec.task, repo_id, class_names=classes).rstrip("\n")
+        python_snippet=families.python_usage(spec.task, model, class_names=classes, psi=spec.suggested_psi).rstrip("\n"),
+        diffusers_snippet=(families.diffusers_usage(spec.task, repo_id, class_names=classes,
+                                                    psi=spec.suggested_psi).rstrip("\n")
                            if repo_id else None),
         extra_requirements=families.task(spec.task).remote_requirements,
         cli_command=families.cli_usage(spec.task, model, class_names=classes),

@@ -47,6 +47,21 @@ def test_every_table_row_is_complete_and_consistent():
         assert f'{task.pipeline_class}.from_pretrained("org/name", revision="v1")' in code
 
 
+def test_noise_model_snippets_sample_at_the_family_suggested_psi():
+    """Cards and the Models tab show code at the psi the app starts at: truncation only hurts a DCGAN
+    (README, the truncation table), so its snippet must not truncate."""
+    assert families.family("dcgan").suggested_psi == 1.0 and families.family("stylegan").suggested_psi == 0.7
+    for name in ("dcgan", "stylegan"):
+        psi = families.family(name).suggested_psi
+        for code in (families.python_usage(families.UNCONDITIONAL, "org/name", psi=psi),
+                     families.diffusers_usage(families.UNCONDITIONAL, "org/name", psi=psi)):
+            compile(code, "usage", "exec")
+            assert f"truncation_psi={psi!r})" in code and "{psi}" not in code
+    card = (Path(__file__).resolve().parents[1] / "zoo" / "pretrained" / "faces-projected-64" / "README.md")
+    if card.is_file():  # the bundled DCGAN's card, rendered with its family's psi
+        assert "truncation_psi=1.0)" in card.read_text() and "truncation_psi=0.7" not in card.read_text()
+
+
 def test_unknown_family_or_task_is_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="known tasks"):
         families.register_family(families.FamilySpec("x", "X", "video-generation", "m", "G", "D", "d"))

@@ -68,7 +68,7 @@ TASKS: dict[str, TaskSpec] = {
     for t in (
         TaskSpec(
             UNCONDITIONAL, "faces from noise", "GANSamplingPipeline", "sample", "",
-            ("images = pipe(batch_size=4, seed=0, truncation_psi=0.7{class_arg}).images  # the same seed gives the same images",
+            ("images = pipe(batch_size=4, seed=0, truncation_psi={psi}{class_arg}).images  # the same seed gives the same images",
              'images[0].save("out.png")'),
             views=("GANInterpolationPipeline", "GANStyleMixingPipeline", "GANInversionPipeline"),
         ),
@@ -167,19 +167,21 @@ def model_class(spec: FamilySpec, which: str = "generator") -> type:
     return getattr(importlib.import_module(spec.module), name)
 
 
-def _usage(spec: TaskSpec, load: list[str], class_names: Sequence[str]) -> str:
+def _usage(spec: TaskSpec, load: list[str], class_names: Sequence[str], psi: float = 1.0) -> str:
     """The imports, the ``load`` lines and the task's calls; a class-conditional model's call names its
-    last class (a model without classes is called as the task's usage shows)."""
+    last class (a model without classes is called as the task's usage shows), and a noise model's call
+    uses ``psi``, its family's ``suggested_psi`` (1, no truncation, when the family is not known)."""
     calls = list(spec.usage)
     if class_names:
         label = len(class_names) - 1
         calls = [f"# class {label} = {class_names[label]!r} (classes: {', '.join(class_names)})", *calls]
     class_arg = f", class_labels={len(class_names) - 1}" if class_names else ""
-    return "\n".join([*spec.usage_imports, *load, *(c.replace("{class_arg}", class_arg) for c in calls)]) + "\n"
+    calls = [c.replace("{class_arg}", class_arg).replace("{psi}", repr(float(psi))) for c in calls]
+    return "\n".join([*spec.usage_imports, *load, *calls]) + "\n"
 
 
 def python_usage(task_id: str, model: str, revision: Optional[str] = None, registered: bool = False,
-                 class_names: Sequence[str] = ()) -> str:
+                 class_names: Sequence[str] = (), psi: float = 1.0) -> str:
     """Copy-paste code that loads ``model`` with its task's pipeline and uses it.
 
     ``registered`` models (the bundled ones) load by name through the registry; anything else (a
@@ -192,14 +194,14 @@ def python_usage(task_id: str, model: str, revision: Optional[str] = None, regis
         revision_arg = f', revision="{revision}"' if revision else ""
         load = [f"from zoo.pipelines import {spec.pipeline_class}", "",
                 f'pipe = {spec.pipeline_class}.from_pretrained("{model}"{revision_arg})']
-    return _usage(spec, load, class_names)
+    return _usage(spec, load, class_names, psi)
 
 
-def diffusers_usage(task_id: str, model: str, class_names: Sequence[str] = ()) -> str:
+def diffusers_usage(task_id: str, model: str, class_names: Sequence[str] = (), psi: float = 1.0) -> str:
     """Copy-paste code that loads a published repo with plain diffusers (its own code, trust_remote_code)."""
     load = ["from diffusers import DiffusionPipeline", "",
             f'pipe = DiffusionPipeline.from_pretrained("{model}", trust_remote_code=True)']
-    return _usage(task(task_id), load, class_names)
+    return _usage(task(task_id), load, class_names, psi)
 
 
 def cli_usage(task_id: str, model: str, class_names: Sequence[str] = ()) -> str:

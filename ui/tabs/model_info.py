@@ -46,7 +46,7 @@ def python_snippet(choice: ModelChoice) -> str:
     target = choice.directory if choice.kind == "local" and choice.directory else choice.key
     bundled = choice.kind == "bundled"
     code = families.python_usage(task, choice.key if bundled else target, choice.revision, registered=bundled,
-                                 class_names=choice.class_names)
+                                 class_names=choice.class_names, psi=choice.suggested_psi)
     if choice.supports_style_mixing:
         interpolation = (
             f'load_pipeline("{choice.key}", GANInterpolationPipeline)' if choice.kind == "bundled"

@@ -16,7 +16,7 @@ class GANSamplingPipeline(ZooPipeline):
 
     Example:
         >>> from zoo.pipelines import GANSamplingPipeline
-        >>> pipe = GANSamplingPipeline.from_pretrained("zoo/pretrained/faces-projected-64")  # doctest: +SKIP
+        >>> pipe = GANSamplingPipeline.from_pretrained("zoo/pretrained/faces-style-64")  # doctest: +SKIP
         >>> images = pipe(batch_size=4, seed=0, truncation_psi=0.7).images  # doctest: +SKIP
     """
 

@@ -4,7 +4,8 @@
     python bench/truncation_tradeoff.py --model faces-projected-64 --model faces-style-64 \
         --psi 1.0 --psi 0.7 --out runs/truncation
 
-Why: the app samples at psi 0.7 by default, while every card scores its model at psi 1 (the
+Why: the app's truncation sliders start below 1 for some models (``suggested_psi`` in
+``zoo/families.py``, set from this bench), while every card scores its model at psi 1 (the
 standard protocol, and the one the bars use). Truncation pulls each latent towards the average
 face: fidelity (precision) should rise and variety (recall, diversity) fall, as in the StyleGAN
 papers' precision/recall curves. How much, for these models and this small real set, is a
@@ -117,10 +118,13 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         "| model | psi | KID | precision | recall | diversity | memorisation |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    def cell(value: Optional[float], digits: int) -> str:  # None: not measurable (e.g. no held-out people)
+        return "-" if value is None else f"{value:.{digits}f}"
+
     for r in rows:
         lines.append(
-            f"| {r['model']} | {r['psi']:.2f} | {r['kid']:.4f} | {r['precision']:.3f} | {r['recall']:.3f} | "
-            f"{r['diversity']:.3f} | {r['memorisation_ratio']:.3f} |"
+            f"| {r['model']} | {r['psi']:.2f} | {cell(r['kid'], 4)} | {cell(r['precision'], 3)} | "
+            f"{cell(r['recall'], 3)} | {cell(r['diversity'], 3)} | {cell(r['memorisation_ratio'], 3)} |"
         )
     first = rows[0]
     lines.append(

@@ -57,8 +57,7 @@ class ModelChoice:
     @property
     def suggested_psi(self) -> float:
         """Where the truncation slider starts for this model (its family's measured setting)."""
-        spec = families.FAMILIES.get(self.family)
-        return spec.suggested_psi if spec else 1.0
+        return families.suggested_psi(self.family)
 
     @property
     def load_target(self) -> tuple[str, Optional[str]]:

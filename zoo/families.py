@@ -21,6 +21,9 @@ UNCONDITIONAL = "unconditional-image-generation"
 IMAGE_TO_IMAGE = "image-to-image"
 TEXT_TO_IMAGE = "text-to-image"
 
+#: Truncation psi 1 draws the model's own distribution: the setting for any model nobody measured.
+NO_TRUNCATION = 1.0
+
 
 @dataclass(frozen=True)
 class TaskSpec:
@@ -57,7 +60,7 @@ class FamilySpec:
     #: The truncation psi the app's sliders start at, measured by ``bench/truncation_tradeoff.py``:
     #: StyleGAN truncates w towards the average w and gains precision at no KID cost down to ~0.7,
     #: while DCGAN truncation shrinks z off the Gaussian prior's typical shell and only gets worse.
-    suggested_psi: float = 1.0
+    suggested_psi: float = NO_TRUNCATION
     style_mixing: bool = False  # per-layer styles (style mixing, interpolation in w)
     classes: bool = False  # can be trained class-conditional
     text: bool = False  # conditioned on a sentence embedding
@@ -136,6 +139,13 @@ def family(name: str) -> FamilySpec:
         raise ValueError(f"family must be one of {', '.join(FAMILIES)}; got {name!r}") from None
 
 
+def suggested_psi(family_name: Optional[str]) -> float:
+    """Where a truncation slider starts for a model of ``family_name``: its family's measured
+    ``suggested_psi``, or no truncation when the family is unknown (or there is no model at all)."""
+    spec = FAMILIES.get(family_name) if family_name else None
+    return spec.suggested_psi if spec else NO_TRUNCATION
+
+
 def task(task_id: str) -> TaskSpec:
     try:
         return TASKS[task_id]
@@ -167,10 +177,10 @@ def model_class(spec: FamilySpec, which: str = "generator") -> type:
     return getattr(importlib.import_module(spec.module), name)
 
 
-def _usage(spec: TaskSpec, load: list[str], class_names: Sequence[str], psi: float = 1.0) -> str:
+def _usage(spec: TaskSpec, load: list[str], class_names: Sequence[str], psi: float = NO_TRUNCATION) -> str:
     """The imports, the ``load`` lines and the task's calls; a class-conditional model's call names its
     last class (a model without classes is called as the task's usage shows), and a noise model's call
-    uses ``psi``, its family's ``suggested_psi`` (1, no truncation, when the family is not known)."""
+    uses ``psi``, its family's :func:`suggested_psi`."""
     calls = list(spec.usage)
     if class_names:
         label = len(class_names) - 1
@@ -181,7 +191,7 @@ def _usage(spec: TaskSpec, load: list[str], class_names: Sequence[str], psi: flo
 
 
 def python_usage(task_id: str, model: str, revision: Optional[str] = None, registered: bool = False,
-                 class_names: Sequence[str] = (), psi: float = 1.0) -> str:
+                 class_names: Sequence[str] = (), psi: float = NO_TRUNCATION) -> str:
     """Copy-paste code that loads ``model`` with its task's pipeline and uses it.
 
     ``registered`` models (the bundled ones) load by name through the registry; anything else (a
@@ -197,7 +207,7 @@ def python_usage(task_id: str, model: str, revision: Optional[str] = None, regis
     return _usage(spec, load, class_names, psi)
 
 
-def diffusers_usage(task_id: str, model: str, class_names: Sequence[str] = (), psi: float = 1.0) -> str:
+def diffusers_usage(task_id: str, model: str, class_names: Sequence[str] = (), psi: float = NO_TRUNCATION) -> str:
     """Copy-paste code that loads a published repo with plain diffusers (its own code, trust_remote_code)."""
     load = ["from diffusers import DiffusionPipeline", "",
             f'pipe = DiffusionPipeline.from_pretrained("{model}", trust_remote_code=True)']

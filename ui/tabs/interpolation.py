@@ -118,7 +118,7 @@ def build(catalog: Catalog) -> None:
                 method = gr.Radio(list(METHODS), value="slerp", label="Interpolation")
                 space = gr.Radio(list(SPACES), value="w" if choice and choice.supports_style_mixing else "z",
                                  label="Latent space")
-            psi = gr.Slider(0.0, 1.0, value=choice.suggested_psi if choice else 1.0, step=0.05, label="Truncation ψ")
+            psi = gr.Slider(0.0, 1.0, value=families.suggested_psi(choice.family if choice else None), step=0.05, label="Truncation ψ")
             klass = class_picker(choice)
             button = gr.Button("Interpolate", variant="primary", elem_id="interp-generate")
         with gr.Column(scale=2):

@@ -101,7 +101,7 @@ def build(catalog: Catalog) -> None:
             details = details_box(choice)
             seed, dice = seed_row("Seed", 42)
             count = gr.Slider(1, APP_MAX_IMAGES, value=8, step=1, label="Number of images")
-            psi = gr.Slider(0.0, 1.0, value=choice.suggested_psi if choice else 1.0, step=0.05, label="Truncation ψ",
+            psi = gr.Slider(0.0, 1.0, value=families.suggested_psi(choice.family if choice else None), step=0.05, label="Truncation ψ",
                             info="1 = full variety, 0 = the average face")
             klass = class_picker(choice, with_all=True, elem_id="faces-class")
             button = gr.Button("Generate", variant="primary", elem_id="faces-generate")

@@ -20,7 +20,6 @@ import pytest
 
 from training.synthetic import make_imagefolder
 
-from test_evaluate import checkpoint  # noqa: F401,E402 (fixture: a tiny trained run)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -252,12 +251,12 @@ def test_prompt_wording_files_are_balanced_and_malformed_lines_are_refused(tmp_p
 def test_caption_readout_builds_every_wording_and_reads_prompts_with_a_caption_fit_probe(monkeypatch):
     bench = _bench_module("caption_readout", monkeypatch)
     cfg = bench.load_text_config(ROOT / "training/configs/text2face-64.yaml", bench.DEFAULT_METADATA)
-    captions = bench.training_captions(cfg, bench.DEFAULT_METADATA)
-    by_text = dict(captions)
-    # The template's wording and the paraphrases' word maps, each caption labelled from its own row.
+    rows = bench.training_captions(cfg, bench.DEFAULT_METADATA)
+    # Each row in the template's wording and every paraphrase, labelled from its own row.
+    assert all(len(wordings) == 1 + len(cfg.caption_paraphrases) for wordings, _ in rows)
+    by_text = {c: w for wordings, w in rows for c in wordings}
     assert by_text["a smiling woman in her twenties, white"] == {"gender": "woman", "expression": "smiling"}
-    assert any(c.startswith("male adult, expressionless") and w == {"gender": "man", "expression": "neutral"} for c, w in captions)
-    assert len(by_text) == len(captions)  # distinct captions, each once
+    assert any(c.startswith("male adult, expressionless") and w == {"gender": "man", "expression": "neutral"} for c, w in by_text.items())
 
     out = run_bench("bench/caption_readout.py", "--config", "training/configs/text2face-64.yaml",
                     "--config", "training/configs/text2face-64-words.yaml")
@@ -270,6 +269,15 @@ def test_caption_readout_builds_every_wording_and_reads_prompts_with_a_caption_f
     assert all(s[0] == s[2] == s[4] == 1.0 for s in scores.values())
     # More expression words give the probe more to generalise from on the independent users' prompts.
     assert scores["text2face-64-words.yaml"][5] > scores["text2face-64.yaml"][5]
+
+    # Wording noise: one row per value; 0 is the plain probe, and the offsets, which carry no
+    # attribute, leave gender read on every block while moving what the probe reads elsewhere.
+    out = run_bench("bench/caption_readout.py", "--wording_noise", "0", "3")
+    noisy = {line.split(" | ")[0].lstrip("| "): [float(c) for c in line.strip(" |").split(" | ")[2:]]
+             for line in out.splitlines() if line.startswith("| text2face")}
+    assert noisy["text2face-64.yaml, wording noise 0"] == scores["text2face-64.yaml"]
+    assert noisy["text2face-64.yaml, wording noise 3"][0:5:2] == [1.0, 1.0, 1.0]
+    assert noisy["text2face-64.yaml, wording noise 3"] != scores["text2face-64.yaml"]
 
 
 def test_truncation_tradeoff_scores_each_psi_as_the_evaluation_does(checkpoint, monkeypatch, tmp_path):

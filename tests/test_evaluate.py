@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from model_cards.render import render_model_card
 from training import evaluate
-from training.config import build_config
-from training.loop import Trainer
-from training.synthetic import make_imagefolder
 
 from conftest_hub import loopback_hub  # noqa: F401,E402 (fixture)
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("eval")
-    folder = make_imagefolder(root / "data", num_images=12, size=40)
-    cfg = build_config(
-        {"data_dir": str(folder), "cache_dir": str(root / "cache"), "output_dir": str(root / "run"), "tiny": True},
-        {"compute_metrics": False, "batch_size": 4, "split_key": "face_id", "heldout_fraction": 0.34},
-    )
-    assert Trainer(cfg, command="pytest").run() == 0
-    return root / "run", folder
 
 
 def test_scorecard_with_reference_is_written_printed_and_carded(checkpoint, capsys):

@@ -3,6 +3,7 @@
     python bench/caption_readout.py                                  # text2face-64.yaml
     python bench/caption_readout.py --config training/configs/text2face-64.yaml \
         --config training/configs/text2face-64-words.yaml
+    python bench/caption_readout.py --wording_noise 0 1 2 3      # the probe fitted with wording offsets
 
 Why: a text GAN meets a prompt only through its sentence embedding, and it learns which directions
 of that embedding mean "smiling" or "woman" from its training captions alone. A linear probe fitted
@@ -16,6 +17,10 @@ reads the prompts and the model does not).
 Scored on the evaluation's unseen-wording block (``training.faithfulness.UNSEEN_PROMPTS``) and on
 the free prompt files of ``bench/prompts/`` (see ``bench/prompt_wording.py``), as balanced accuracy,
 the same score the evaluation and the prompt-wording bench report for generated images.
+
+``--wording_noise`` fits the probe, as ``wording_noise`` trains a text model, on the training
+captions plus copies moved by random wording offsets (``training.batches.sample_wording_offsets``:
+one row's caption in one wording minus the mean of that row's wordings), and prints a row per value.
 """
 
 from __future__ import annotations
@@ -47,42 +52,59 @@ def load_text_config(config: Path, metadata: Path):
     return cfg
 
 
-def training_captions(cfg, metadata: Path) -> list[tuple[str, dict[str, str]]]:
-    """Every distinct caption the config's template and paraphrases build from the metadata rows,
-    with the attributes of its row as the probe reads them (woman / man, neutral / smiling)."""
+def training_captions(cfg, metadata: Path) -> list[tuple[list[str], dict[str, str]]]:
+    """Each metadata row's caption in the config's template and every paraphrase, with the attributes
+    of its row as the probe reads them (woman / man, neutral / smiling)."""
     from training.captions import build_caption
     from training.faithfulness import ATTRIBUTES as READERS
 
     with metadata.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    seen: dict[str, dict[str, str]] = {}
+    out = []
     for row in rows:
         wanted = {a: READERS[a](row) for a in ATTRIBUTES}
         if any(v is None for v in wanted.values()):
             continue
-        for template in (cfg.caption_template, *cfg.caption_paraphrases):
-            seen.setdefault(build_caption(template, row, cfg.caption_words), wanted)
-    return list(seen.items())
+        out.append(([build_caption(t, row, cfg.caption_words) for t in (cfg.caption_template, *cfg.caption_paraphrases)], wanted))
+    return out
 
 
-def readout(captions: list[tuple[str, dict[str, str]]], blocks: dict[str, list[tuple[str, dict[str, str]]]],
-            encoder_name: str) -> dict[str, dict[str, float]]:
-    """Per block and attribute, the balanced accuracy of a linear probe fitted on the captions' embeddings."""
+#: Copies of the training captions moved by wording offsets when the probe is fitted with wording noise.
+NOISY_COPIES = 4
+
+
+def readout(rows: list[tuple[list[str], dict[str, str]]], blocks: dict[str, list[tuple[str, dict[str, str]]]],
+            encoder_name: str, wording_noise: float = 0.0, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Per block and attribute, the balanced accuracy of a linear probe fitted on the captions'
+    embeddings (each distinct caption once), plus ``NOISY_COPIES`` copies moved by ``wording_noise``
+    times a random wording offset."""
+    from training.batches import sample_wording_offsets
     from training.faithfulness import balanced_accuracy
     from training.quality import LinearProbe
     from zoo.text import load_sentence_encoder
 
+    distinct: dict[str, dict[str, str]] = {}
+    for wordings, wanted in rows:
+        for caption in wordings:
+            distinct.setdefault(caption, wanted)
     encoder = load_sentence_encoder(encoder_name)
     with torch.no_grad():
-        train = encoder.encode([c for c, _ in captions]).float()
+        train = encoder.encode(list(distinct)).float()
+        per_row = torch.stack([encoder.encode(wordings).float() for wordings, _ in rows]) if wording_noise else None
         tests = {name: encoder.encode([p for p, _ in prompts]).float() for name, prompts in blocks.items()}
+    labels = list(distinct.values())
+    if wording_noise:
+        rng = torch.Generator().manual_seed(seed)
+        train = torch.cat([train] + [train + wording_noise * sample_wording_offsets(per_row, len(train), rng)
+                                     for _ in range(NOISY_COPIES)])
+        labels = labels * (1 + NOISY_COPIES)
     result: dict[str, dict[str, float]] = {name: {} for name in blocks}
     for attribute in ATTRIBUTES:
-        classes = sorted({w[attribute] for _, w in captions})
-        probe = LinearProbe().fit(train, torch.tensor([classes.index(w[attribute]) for _, w in captions]))
+        classes = sorted({w[attribute] for w in labels})
+        probe = LinearProbe().fit(train, torch.tensor([classes.index(w[attribute]) for w in labels]))
         for name, prompts in blocks.items():
-            labels = torch.tensor([classes.index(w[attribute]) for _, w in prompts])
-            result[name][attribute] = balanced_accuracy(probe.predict(tests[name]), labels)
+            truth = torch.tensor([classes.index(w[attribute]) for _, w in prompts])
+            result[name][attribute] = balanced_accuracy(probe.predict(tests[name]), truth)
     return result
 
 
@@ -101,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, action="append", help=f"text config(s) (default {DEFAULT_CONFIG.name})")
     parser.add_argument("--prompts", type=Path, action="append", help="tab-separated prompt files (default: bench/prompts/*.tsv)")
     parser.add_argument("--metadata", type=Path, default=DEFAULT_METADATA, help="the metadata.csv the captions are built from")
+    parser.add_argument("--wording_noise", type=float, nargs="+", default=[0.0],
+                        help="fit the probe with these multiples of random wording offsets added (one row each)")
     args = parser.parse_args(argv)
     from training.faithfulness import UNSEEN_PROMPTS
 
@@ -110,8 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for config in args.config or [DEFAULT_CONFIG]:
         cfg = load_text_config(config, args.metadata)
-        captions = training_captions(cfg, args.metadata)
-        results[config.name] = (len(captions), readout(captions, blocks, cfg.text_encoder))
+        rows = training_captions(cfg, args.metadata)
+        count = len({c for wordings, _ in rows for c in wordings})
+        for noise in args.wording_noise:
+            if noise < 0:
+                raise SystemExit(f"--wording_noise must be >= 0, got {noise}")
+            name = config.name if args.wording_noise == [0.0] else f"{config.name}, wording noise {noise:g}"
+            results[name] = (count, readout(rows, blocks, cfg.text_encoder, noise))
     print(format_table(results))
     return 0
 

@@ -118,6 +118,8 @@ def test_bad_command_line_gives_clear_errors(args, message):
         ({"family": "textgan", "caption_column": "text", "counterfactual_fields": ["gender"]}, "set it"),
         ({"counterfactual_fields": ["gender"]}, "only used by textgan"),
         ({"mismatch_counterfactual": 1.5}, r"mismatch_counterfactual must be in \[0, 1\]"),
+        ({"family": "textgan", "caption_template": "a {sex}", "wording_noise": 1.0}, "wording_noise needs caption_paraphrases"),
+        ({"wording_noise": -1.0}, "wording_noise"),
     ],
 )
 def test_bad_values_give_clear_errors(values, message):

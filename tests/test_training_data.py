@@ -178,6 +178,17 @@ def test_paraphrased_captions_say_the_same_row_in_other_words(folder, tmp_path):
     which = (picked[:, None] - wordings).abs().amax(dim=-1).argmin(dim=1)
     assert torch.allclose(picked, wordings[torch.arange(len(rows)), which])
     assert set(which.tolist()) == {0, 1, 2}
+    # Wording noise moves each drawn wording by a multiple of one training row's wording minus that
+    # row's mean wording: an offset that says nothing about which row, so the mean over a row's
+    # wordings of the offsets is zero, and a batch's captions stay their rows' wordings plus it.
+    wordings_train = torch.cat([data.text_embeds[data.train_idx, None], data.paraphrase_embeds[data.train_idx]], dim=1)
+    offsets = (wordings_train - wordings_train.mean(dim=1, keepdim=True)).flatten(0, 1)
+    noisy = caption_rows(data, rows, torch.Generator().manual_seed(0), wording_noise=2.0)
+    assert not torch.allclose(noisy, picked)
+    moved = (noisy[:, None] - wordings) / 2.0  # candidate offsets, per wording this row could have drawn
+    dist = (moved[:, :, None] - offsets[None, None]).abs().amax(dim=-1)  # [rows, wordings, offsets]
+    assert bool((dist.amin(dim=(1, 2)) < 1e-5).all())
+    assert torch.allclose(offsets.view(len(data.train_idx), 3, -1).mean(dim=1), torch.zeros(1), atol=1e-6)
     # Without paraphrases, the caption is the template's and no random number is drawn.
     gen = torch.Generator().manual_seed(0)
     assert torch.equal(caption_rows(plain, rows, gen), plain.text_embeds[rows])

@@ -97,14 +97,40 @@ def mismatched_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator, sa
     return out
 
 
-def caption_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+def _all_wordings(data: TrainData, idx: torch.Tensor) -> torch.Tensor:
+    """``[len(idx), P + 1, D]``: each row's caption in the template's wording and every paraphrase."""
+    return torch.cat([data.text_embeds[idx, None], data.paraphrase_embeds[idx]], dim=1)
+
+
+def sample_wording_offsets(wordings: torch.Tensor, count: int, rng: torch.Generator) -> torch.Tensor:
+    """``count`` random wording offsets from ``wordings`` (``[rows, wordings, D]``, each row's caption in
+    every wording): one row's caption in one wording minus the mean of that row's wordings. All wordings
+    of a row say the same attributes, so an offset moves an embedding along "how it is said" and not
+    "what it says"; adding such offsets teaches the conditioning to ignore wording beyond the few
+    phrasings the captions use (``bench/caption_readout.py --wording_noise`` measures what that buys a
+    linear read-out of the captions)."""
+    rows = torch.randint(0, wordings.shape[0], (count,), generator=rng)
+    pick = torch.randint(0, wordings.shape[1], (count,), generator=rng)
+    return wordings[rows, pick] - wordings[rows].mean(dim=1)
+
+
+def wording_offsets(data: TrainData, count: int, rng: torch.Generator) -> torch.Tensor:
+    """:func:`sample_wording_offsets` over the training rows only (held-out people's captions stay unseen)."""
+    return sample_wording_offsets(_all_wordings(data, data.train_idx), count, rng)
+
+
+def caption_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator, wording_noise: float = 0.0) -> torch.Tensor:
     """Each row's caption embedding; with ``caption_paraphrases``, in a wording drawn per row (the
-    template or any paraphrase, alike), so the generator meets each attribute in several phrasings."""
+    template or any paraphrase, alike), so the generator meets each attribute in several phrasings,
+    plus ``wording_noise`` times a random :func:`wording_offsets` offset."""
     if data.paraphrase_embeds is None:
         return data.text_embeds[idx]
-    wordings = torch.cat([data.text_embeds[idx, None], data.paraphrase_embeds[idx]], dim=1)
+    wordings = _all_wordings(data, idx)
     pick = torch.randint(0, wordings.shape[1], (len(idx),), generator=rng)
-    return wordings[torch.arange(len(idx)), pick]
+    out = wordings[torch.arange(len(idx)), pick]
+    if wording_noise > 0.0:
+        out = out + wording_noise * wording_offsets(data, len(idx), rng)
+    return out
 
 
 def counterfactual_rows(data: TrainData, idx: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
@@ -138,6 +164,7 @@ def make_batch(
     channels_last: bool,
     same_group_negatives: float = 0.0,
     counterfactual_negatives: float = 0.0,
+    wording_noise: float = 0.0,
 ) -> Batch:
     images = uint8_to_float(data.images[idx])
     sketches = style = None
@@ -156,8 +183,8 @@ def make_batch(
 
     text = mismatch = None
     if data.text_embeds is not None:
-        text = caption_rows(data, idx, rng)
-        mismatch = caption_rows(data, mismatched_rows(data, idx, rng, same_group_negatives), rng)
+        text = caption_rows(data, idx, rng, wording_noise)
+        mismatch = caption_rows(data, mismatched_rows(data, idx, rng, same_group_negatives), rng, wording_noise)
         if counterfactual_negatives > 0.0 and data.counterfactual_weights is not None:
             has = data.counterfactual_weights[idx].sum(dim=1) > 0
             chosen = (torch.rand(len(idx), generator=rng) < counterfactual_negatives) & has

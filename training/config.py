@@ -134,6 +134,7 @@ class TrainConfig:
     lambda_kl: float = _f(1.0, "textgan: weight of the conditioning-augmentation KL term.")
     mismatch_weight: float = _f(0.5, "textgan: share of D's fake term given to real images with mismatched captions.")
     mismatch_same_group: float = _f(0.0, "textgan: share of mismatched captions taken from another photo of the same person (split_key group), which differ only in what changes between that person's photos.")
+    wording_noise: float = _f(0.0, "textgan with caption_paraphrases: each training caption embedding gets this many times a random wording offset (one training row's wording minus the mean of that row's wordings), so the conditioning learns to ignore how a caption is worded, not only the few wordings it saw.")
     mismatch_counterfactual: float = _f(0.0, "textgan: share of mismatched captions that are the photo's own caption with one counterfactual_fields attribute changed, so D must read each of those words.")
     counterfactual_fields: list = _f([], "textgan: metadata columns whose value a counterfactual caption changes (e.g. [ethnicity, expression]); needs caption_template.")
     lambda_ms: float = _f(0.0, "Mode-seeking term weight (Mao et al. 2019): lambda / (image distance per latent distance); 0 disables.")
@@ -492,9 +493,9 @@ def validate(cfg: TrainConfig) -> None:
     _positive(cfg, "latent_dim", "r1_interval", "logging_steps", "num_sample_images", "fid_batch_size", "max_images")
     _positive(cfg, "checkpoints_total_limit", "lr_g", "lr_d")
     _positive(cfg, "sample_steps", "checkpointing_steps", "eval_steps", "r1_gamma", "lambda_l1", "lambda_class",
-              "lambda_kl", "lambda_ms", allow_zero=True)
+              "lambda_kl", "lambda_ms", "wording_noise", allow_zero=True)
     for name in ("lr_g", "lr_d", "r1_gamma", "lambda_l1", "lambda_class", "lambda_kl", "heldout_fraction",
-                 "ema_decay", "adam_beta1", "adam_beta2", "mismatch_weight", "mismatch_same_group", "mismatch_counterfactual", "lambda_ms", "style_mixing_prob"):
+                 "ema_decay", "adam_beta1", "adam_beta2", "mismatch_weight", "mismatch_same_group", "mismatch_counterfactual", "lambda_ms", "style_mixing_prob", "wording_noise"):
         if not math.isfinite(getattr(cfg, name)):
             raise ConfigError(f"{name} must be finite, got {getattr(cfg, name)!r}")
     if not 0.0 <= cfg.heldout_fraction < 1.0:
@@ -504,6 +505,8 @@ def validate(cfg: TrainConfig) -> None:
     for name in ("mismatch_same_group", "mismatch_counterfactual"):
         if not 0.0 <= getattr(cfg, name) <= 1.0:
             raise ConfigError(f"{name} must be in [0, 1], got {getattr(cfg, name)}")
+    if cfg.wording_noise > 0 and not cfg.caption_paraphrases:
+        raise ConfigError("wording_noise needs caption_paraphrases: its offsets are the differences between a caption's wordings")
     if cfg.mismatch_counterfactual > 0 and not cfg.counterfactual_fields:
         raise ConfigError("mismatch_counterfactual needs counterfactual_fields: the metadata columns whose word it changes")
     for name in ("adam_beta1", "adam_beta2", "mismatch_weight", "style_mixing_prob"):

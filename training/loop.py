@@ -241,7 +241,7 @@ class Trainer:
         accum = cfg.gradient_accumulation_steps
         batches = [
             make_batch(self.data, self.sampler(step * accum + j), self.device, ctx.rng, cfg.hflip, cfg.channels_last,
-                       cfg.mismatch_same_group, cfg.mismatch_counterfactual)
+                       cfg.mismatch_same_group, cfg.mismatch_counterfactual, cfg.wording_noise)
             for j in range(accum)
         ]
         self.D_raw.requires_grad_(True)

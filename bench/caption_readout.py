@@ -20,7 +20,8 @@ the same score the evaluation and the prompt-wording bench report for generated 
 
 ``--wording_noise`` fits the probe, as ``wording_noise`` trains a text model, on the training
 captions plus copies moved by random wording offsets (``training.batches.sample_wording_offsets``:
-one row's caption in one wording minus the mean of that row's wordings), and prints a row per value.
+one metadata row's caption in one wording minus the mean of that row's wordings), prints a row per
+value, and below the table how long an offset is next to how far apart two rows' captions lie.
 """
 
 from __future__ import annotations
@@ -108,6 +109,20 @@ def readout(rows: list[tuple[list[str], dict[str, str]]], blocks: dict[str, list
     return result
 
 
+def wording_spread(rows: list[tuple[list[str], dict[str, str]]], encoder_name: str) -> tuple[float, float]:
+    """(mean length of a wording offset, mean distance between two rows' mean captions): how much
+    one unit of ``wording_noise`` moves a caption, next to how far apart different captions lie."""
+    from zoo.text import load_sentence_encoder
+
+    encoder = load_sentence_encoder(encoder_name)
+    with torch.no_grad():
+        per_row = torch.stack([encoder.encode(wordings).float() for wordings, _ in rows])
+    means = per_row.mean(dim=1)
+    offsets = (per_row - means[:, None]).norm(dim=-1).mean()
+    apart = torch.cdist(means, means).sum() / (len(means) * (len(means) - 1))
+    return float(offsets), float(apart)
+
+
 def format_table(results: dict[str, tuple[int, dict[str, dict[str, float]]]]) -> str:
     blocks = list(next(iter(results.values()))[1])
     header = "| config | captions | " + " | ".join(f"{b} {a}" for b in blocks for a in ATTRIBUTES) + " |"
@@ -142,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
             name = config.name if args.wording_noise == [0.0] else f"{config.name}, wording noise {noise:g}"
             results[name] = (count, readout(rows, blocks, cfg.text_encoder, noise))
     print(format_table(results))
+    if any(args.wording_noise):
+        for config in args.config or [DEFAULT_CONFIG]:
+            cfg = load_text_config(config, args.metadata)
+            length, apart = wording_spread(training_captions(cfg, args.metadata), cfg.text_encoder)
+            print(f"{config.name}: a wording offset is {length:.2f} long on average (wording noise 1); "
+                  f"two rows' mean captions lie {apart:.2f} apart on average")
     return 0
 
 

@@ -30,7 +30,7 @@ def test_every_shipped_config_loads_and_validates():
     expected = {
         "dcgan-faces-64.yaml", "dcgan-cifar10-32.yaml", "dcgan-roses-small.yaml", "dcgan-rps-conditional.yaml",
         "pix2pix-sketch2photo.yaml", "textgan-two-stage.yaml", "faces-dcgan-64.yaml", "faces-projected-64.yaml", "faces-style-64.yaml", "faces-style-64-classic.yaml",
-        "sketch2face-64.yaml", "text2face-64.yaml", "text2face-64-dcgan.yaml", "text2face-64-words.yaml", "text2face-64-joint.yaml", "sketch2face-64-drawings.yaml", "faces-expression-64.yaml",
+        "sketch2face-64.yaml", "text2face-64.yaml", "text2face-64-dcgan.yaml", "text2face-64-words.yaml", "text2face-64-joint.yaml", "text2face-64-wordnoise.yaml", "sketch2face-64-drawings.yaml", "faces-expression-64.yaml",
     }
     assert expected <= names
     for path in CONFIGS:
@@ -119,7 +119,7 @@ def test_bad_command_line_gives_clear_errors(args, message):
         ({"counterfactual_fields": ["gender"]}, "only used by textgan"),
         ({"mismatch_counterfactual": 1.5}, r"mismatch_counterfactual must be in \[0, 1\]"),
         ({"family": "textgan", "caption_template": "a {sex}", "wording_noise": 1.0}, "wording_noise needs caption_paraphrases"),
-        ({"wording_noise": -1.0}, "wording_noise"),
+        ({"wording_noise": -1.0}, "wording_noise must be >= 0"),
     ],
 )
 def test_bad_values_give_clear_errors(values, message):

@@ -188,7 +188,17 @@ def test_paraphrased_captions_say_the_same_row_in_other_words(folder, tmp_path):
     moved = (noisy[:, None] - wordings) / 2.0  # candidate offsets, per wording this row could have drawn
     dist = (moved[:, :, None] - offsets[None, None]).abs().amax(dim=-1)  # [rows, wordings, offsets]
     assert bool((dist.amin(dim=(1, 2)) < 1e-5).all())
-    assert torch.allclose(offsets.view(len(data.train_idx), 3, -1).mean(dim=1), torch.zeros(1), atol=1e-6)
+    # make_batch hands the noise to the matched and the wrong captions alike; at 0 it draws nothing extra.
+    plain_batch = make_batch(data, rows[:8], torch.device("cpu"), torch.Generator().manual_seed(0), hflip=False, channels_last=False)
+    noisy_batch = make_batch(data, rows[:8], torch.device("cpu"), torch.Generator().manual_seed(0), hflip=False, channels_last=False,
+                             wording_noise=2.0)
+    assert not torch.allclose(plain_batch.text_embeds, noisy_batch.text_embeds)
+    assert not torch.allclose(plain_batch.mismatch_embeds, noisy_batch.mismatch_embeds)
+    gen = torch.Generator().manual_seed(0)
+    assert torch.equal(caption_rows(data, rows, gen, wording_noise=0.0), picked)
+    again = torch.Generator().manual_seed(0)
+    caption_rows(data, rows, again)
+    assert torch.equal(gen.get_state(), again.get_state())  # and nothing more at noise 0
     # Without paraphrases, the caption is the template's and no random number is drawn.
     gen = torch.Generator().manual_seed(0)
     assert torch.equal(caption_rows(plain, rows, gen), plain.text_embeds[rows])

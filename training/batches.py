@@ -189,7 +189,10 @@ def make_batch(
             has = data.counterfactual_weights[idx].sum(dim=1) > 0
             chosen = (torch.rand(len(idx), generator=rng) < counterfactual_negatives) & has
             if bool(chosen.any()):
-                mismatch[chosen] = counterfactual_rows(data, idx[chosen], rng)
+                counterfactual = counterfactual_rows(data, idx[chosen], rng)
+                if wording_noise > 0.0:  # noised like every other caption, or D could reject it for being clean
+                    counterfactual = counterfactual + wording_noise * wording_offsets(data, len(counterfactual), rng)
+                mismatch[chosen] = counterfactual
     return Batch(
         images=move(images),
         labels=move(data.labels[idx]) if data.labels is not None else None,

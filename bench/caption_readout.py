@@ -74,6 +74,12 @@ def training_captions(cfg, metadata: Path) -> list[tuple[list[str], dict[str, st
 NOISY_COPIES = 4
 
 
+def row_embeddings(rows: list[tuple[list[str], dict[str, str]]], encoder) -> torch.Tensor:
+    """``[rows, wordings, D]``: each row's caption in every wording, embedded (what wording offsets are drawn from)."""
+    with torch.no_grad():
+        return torch.stack([encoder.encode(wordings).float() for wordings, _ in rows])
+
+
 def readout(rows: list[tuple[list[str], dict[str, str]]], blocks: dict[str, list[tuple[str, dict[str, str]]]],
             encoder_name: str, wording_noise: float = 0.0, seed: int = 0) -> dict[str, dict[str, float]]:
     """Per block and attribute, the balanced accuracy of a linear probe fitted on the captions'
@@ -91,11 +97,11 @@ def readout(rows: list[tuple[list[str], dict[str, str]]], blocks: dict[str, list
     encoder = load_sentence_encoder(encoder_name)
     with torch.no_grad():
         train = encoder.encode(list(distinct)).float()
-        per_row = torch.stack([encoder.encode(wordings).float() for wordings, _ in rows]) if wording_noise else None
         tests = {name: encoder.encode([p for p, _ in prompts]).float() for name, prompts in blocks.items()}
     labels = list(distinct.values())
     if wording_noise:
         rng = torch.Generator().manual_seed(seed)
+        per_row = row_embeddings(rows, encoder)
         train = torch.cat([train] + [train + wording_noise * sample_wording_offsets(per_row, len(train), rng)
                                      for _ in range(NOISY_COPIES)])
         labels = labels * (1 + NOISY_COPIES)
@@ -114,9 +120,7 @@ def wording_spread(rows: list[tuple[list[str], dict[str, str]]], encoder_name: s
     one unit of ``wording_noise`` moves a caption, next to how far apart different captions lie."""
     from zoo.text import load_sentence_encoder
 
-    encoder = load_sentence_encoder(encoder_name)
-    with torch.no_grad():
-        per_row = torch.stack([encoder.encode(wordings).float() for wordings, _ in rows])
+    per_row = row_embeddings(rows, load_sentence_encoder(encoder_name))
     means = per_row.mean(dim=1)
     offsets = (per_row - means[:, None]).norm(dim=-1).mean()
     apart = torch.cdist(means, means).sum() / (len(means) * (len(means) - 1))
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     blocks = {"evaluation unseen": [(p, {a: w[a] for a in ATTRIBUTES}) for p, w in UNSEEN_PROMPTS]}
     for path in args.prompts or DEFAULT_PROMPTS:
         blocks[path.stem] = read_prompts(path)
-    results = {}
+    results, spreads = {}, []
     for config in args.config or [DEFAULT_CONFIG]:
         cfg = load_text_config(config, args.metadata)
         rows = training_captions(cfg, args.metadata)
@@ -156,13 +160,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"--wording_noise must be >= 0, got {noise}")
             name = config.name if args.wording_noise == [0.0] else f"{config.name}, wording noise {noise:g}"
             results[name] = (count, readout(rows, blocks, cfg.text_encoder, noise))
+        if any(args.wording_noise):
+            length, apart = wording_spread(rows, cfg.text_encoder)
+            spreads.append(f"{config.name}: a wording offset is {length:.2f} long on average (wording noise 1); "
+                           f"two rows' mean captions lie {apart:.2f} apart on average")
     print(format_table(results))
-    if any(args.wording_noise):
-        for config in args.config or [DEFAULT_CONFIG]:
-            cfg = load_text_config(config, args.metadata)
-            length, apart = wording_spread(training_captions(cfg, args.metadata), cfg.text_encoder)
-            print(f"{config.name}: a wording offset is {length:.2f} long on average (wording noise 1); "
-                  f"two rows' mean captions lie {apart:.2f} apart on average")
+    for line in spreads:
+        print(line)
     return 0
 
 

@@ -179,8 +179,7 @@ def test_paraphrased_captions_say_the_same_row_in_other_words(folder, tmp_path):
     assert torch.allclose(picked, wordings[torch.arange(len(rows)), which])
     assert set(which.tolist()) == {0, 1, 2}
     # Wording noise moves each drawn wording by a multiple of one training row's wording minus that
-    # row's mean wording: an offset that says nothing about which row, so the mean over a row's
-    # wordings of the offsets is zero, and a batch's captions stay their rows' wordings plus it.
+    # row's mean wording, so each noised caption is one of its own row's wordings plus 2x such an offset.
     wordings_train = torch.cat([data.text_embeds[data.train_idx, None], data.paraphrase_embeds[data.train_idx]], dim=1)
     offsets = (wordings_train - wordings_train.mean(dim=1, keepdim=True)).flatten(0, 1)
     noisy = caption_rows(data, rows, torch.Generator().manual_seed(0), wording_noise=2.0)

@@ -65,7 +65,7 @@ def test_noise_model_snippets_sample_at_the_family_suggested_psi():
 def test_unknown_family_or_task_is_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="known tasks"):
         families.register_family(families.FamilySpec("x", "X", "video-generation", "m", "G", "D", "d"))
-    with pytest.raises(ValueError, match="family must be one of dcgan, stylegan, pix2pix, textgan"):
+    with pytest.raises(ValueError, match="family must be one of dcgan, stylegan, fastgan, pix2pix, textgan"):
         registry.register(registry.ModelEntry("x", families.UNCONDITIONAL, "nope", "x", "d"))
 
 
@@ -93,7 +93,7 @@ def test_a_new_family_row_reaches_registry_cli_card_and_config(toy: Path, capsys
 
     # The trainer's config validation knows the new name from the table (its training adapter would be
     # the family's own file): an unknown family is refused listing it, the toy one gets past that check.
-    with pytest.raises(ConfigError, match="family must be one of dcgan, stylegan, pix2pix, textgan, toygan"):
+    with pytest.raises(ConfigError, match="family must be one of dcgan, stylegan, fastgan, pix2pix, textgan, toygan"):
         build_config({"family": "nope"}, {})
     with pytest.raises(ConfigError, match="data source"):
         build_config({"family": "toygan"}, {})

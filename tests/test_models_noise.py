@@ -1,4 +1,4 @@
-"""Tests for the noise -> image families (DCGAN, StyleGAN): shapes, conditioning, save/load, truncation, mixing."""
+"""Tests for the noise -> image families (DCGAN, StyleGAN, FastGAN): shapes, conditioning, save/load, truncation, mixing."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from torch import nn
 from zoo.latents import layers_for_range, style_mix
 from zoo.models.base import DiscriminatorOutput, NoiseGenerator
 from zoo.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from zoo.models.fastgan import FastGANGenerator, SkipLayerExcitation, fastgan_width
 from zoo.models.stylegan import ModulatedConv2d, StyleGANDiscriminator, StyleGANGenerator
 
 RESOLUTIONS = (32, 64, 128, 256)
@@ -25,6 +26,10 @@ def dcgan_g(resolution: int = 32, num_classes: int = 0) -> DCGANGenerator:
 
 def dcgan_d(resolution: int = 32, **kwargs) -> DCGANDiscriminator:
     return DCGANDiscriminator(resolution=resolution, base_channels=4, **kwargs)
+
+
+def fast_g(resolution: int = 32, num_classes: int = 0) -> FastGANGenerator:
+    return FastGANGenerator(resolution=resolution, latent_dim=LATENT, base_channels=2, num_classes=num_classes)
 
 
 def style_g(resolution: int = 32, num_classes: int = 0, **kwargs) -> StyleGANGenerator:
@@ -60,18 +65,20 @@ def labels(*values: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("resolution", RESOLUTIONS)
-@pytest.mark.parametrize("family", ["dcgan", "stylegan"])
+@pytest.mark.parametrize("family", ["dcgan", "stylegan", "fastgan"])
 def test_generator_and_discriminator_train_step(family, resolution):
     torch.manual_seed(0)
     if family == "dcgan":
         generator, discriminator = dcgan_g(resolution), dcgan_d(resolution)
+    elif family == "fastgan":
+        generator, discriminator = fast_g(resolution), dcgan_d(resolution, spectral_norm=True)
     else:
         generator, discriminator = style_g(resolution), style_d(resolution)
     generator.train(), discriminator.train()
     images = generator(torch.randn(2, LATENT))
     assert images.shape == (2, 3, resolution, resolution)
     assert torch.isfinite(images).all()
-    if family == "dcgan":
+    if family != "stylegan":
         assert images.abs().max() <= 1.0  # tanh output
     else:
         assert images.abs().max() < 50  # no tanh, but sane magnitudes at init
@@ -96,9 +103,42 @@ def test_dcgan_widths_double_and_cap_at_8x_base(resolution):
 
 @pytest.mark.parametrize("resolution", [16, 48, 512, "64"])
 def test_unsupported_resolutions_raise(resolution):
-    for build in (dcgan_g, dcgan_d, style_g, style_d):
+    for build in (dcgan_g, dcgan_d, style_g, style_d, fast_g):
         with pytest.raises(ValueError, match="resolution"):
             build(resolution)
+
+
+@pytest.mark.parametrize("resolution, gated", [(32, []), (64, [64]), (128, [64, 128]), (256, [64, 128, 256])])
+def test_fastgan_widths_halve_and_skip_layer_excitation_gates_from_16x_smaller(resolution, gated):
+    g = fast_g(resolution)
+    assert sorted(int(r) for r in g.sle) == gated
+    for r in g.resolutions:
+        conv = g.ups[str(r)].net[1]
+        assert conv.in_channels == fastgan_width(2, r // 2) and conv.out_channels == 2 * fastgan_width(2, r)  # GLU halves
+    for r, sle in g.sle.items():
+        squeeze = sle.net[1]
+        assert squeeze.in_channels == fastgan_width(2, int(r) // 16) and squeeze.out_channels == fastgan_width(2, int(r))
+    convs = [m for m in g.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    assert convs and all(nn.utils.parametrize.is_parametrized(m, "weight") for m in convs)  # spectral norm everywhere
+
+
+def test_fastgan_skip_layer_excitation_rescales_channels_from_the_small_map():
+    torch.manual_seed(0)
+    sle = SkipLayerExcitation(small_channels=4, large_channels=3).eval()
+    large = torch.randn(2, 3, 16, 16)
+    small = torch.randn(2, 4, 8, 8)
+    out = sle(small, large)
+    gates = out / large
+    # one gate in (0, 1) per sample and channel, constant over the map
+    assert torch.allclose(gates, gates[:, :, :1, :1].expand_as(gates), atol=1e-5)
+    assert ((gates > 0) & (gates < 1)).all()
+    assert not torch.allclose(gates[0], gates[1])  # the small map decides them
+    g = fast_g(64).eval()
+    z = torch.randn(2, LATENT)
+    with torch.no_grad():
+        before = g(z)
+        g.sle["64"].net[3].parametrizations.weight.original.zero_()  # gates -> sigmoid(0) = 0.5 everywhere
+        assert not torch.allclose(before, g(z))
 
 
 def test_dcgan_paper_details():
@@ -132,8 +172,9 @@ def test_dcgan_spectral_norm_replaces_batchnorm():
 # ---------------------------------------------------------------- NoiseGenerator contract
 
 
-def test_dcgan_noise_generator_contract():
-    g = dcgan_g().eval()
+@pytest.mark.parametrize("build", [dcgan_g, fast_g])
+def test_single_w_noise_generator_contract(build):
+    g = build().eval()
     assert isinstance(g, NoiseGenerator) and not g.supports_style_mixing
     assert g.num_ws == 1 and g.w_dim == LATENT
     z = torch.randn(3, LATENT)
@@ -161,7 +202,7 @@ def test_stylegan_noise_generator_contract():
         assert torch.equal(g(z), g.synthesize(w))
 
 
-@pytest.mark.parametrize("build", [dcgan_g, style_g])
+@pytest.mark.parametrize("build", [dcgan_g, style_g, fast_g])
 def test_generators_validate_z_and_w(build):
     g = build()
     with pytest.raises(ValueError, match="z must have shape"):
@@ -185,7 +226,7 @@ def test_discriminators_validate_image_shape(build):
 # ---------------------------------------------------------------- class conditioning
 
 
-@pytest.mark.parametrize("build", [dcgan_g, style_g])
+@pytest.mark.parametrize("build", [dcgan_g, style_g, fast_g])
 def test_conditional_generators_use_labels(build):
     g = build(num_classes=3).eval()
     z = torch.randn(1, LATENT).expand(3, -1)
@@ -198,7 +239,7 @@ def test_conditional_generators_use_labels(build):
         assert torch.equal(g(z, labels(2)), g(z, labels(2, 2, 2)))  # one label broadcasts over the batch
 
 
-@pytest.mark.parametrize("build", [dcgan_g, style_g])
+@pytest.mark.parametrize("build", [dcgan_g, style_g, fast_g])
 def test_generators_reject_bad_labels(build):
     z = torch.randn(2, LATENT)
     conditional = build(num_classes=3)
@@ -311,7 +352,7 @@ def _train_a_little(model: nn.Module, *inputs) -> None:
 
 @pytest.mark.parametrize(
     "build, conditional",
-    [(dcgan_g, False), (dcgan_g, True), (style_g, False), (style_g, True)],
+    [(dcgan_g, False), (dcgan_g, True), (style_g, False), (style_g, True), (fast_g, False), (fast_g, True)],
 )
 def test_generator_round_trip_is_bit_identical(tmp_path, build, conditional):
     torch.manual_seed(0)
@@ -330,7 +371,10 @@ def test_generator_round_trip_is_bit_identical(tmp_path, build, conditional):
     z = torch.randn(2, LATENT)
     with torch.no_grad():
         for psi in (1.0, 0.6):
-            assert torch.equal(g(z, y, truncation_psi=psi), loaded(z, y, truncation_psi=psi))
+            if isinstance(g, FastGANGenerator):  # spectral norm: see test_spectral_norm_discriminator_round_trip
+                torch.testing.assert_close(g(z, y, truncation_psi=psi), loaded(z, y, truncation_psi=psi), rtol=1e-5, atol=1e-6)
+            else:
+                assert torch.equal(g(z, y, truncation_psi=psi), loaded(z, y, truncation_psi=psi))
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,8 @@ pytest.importorskip("onnxruntime")
 
 
 @pytest.mark.parametrize(
-    "family,num_classes", [("dcgan", 0), ("dcgan", 3), ("stylegan", 0), ("pix2pix", 0), ("textgan", 0), ("textgan-style", 0)]
+    "family,num_classes",
+    [("dcgan", 0), ("dcgan", 3), ("stylegan", 0), ("fastgan", 0), ("fastgan", 3), ("pix2pix", 0), ("textgan", 0), ("textgan-style", 0)],
 )
 def test_onnx_matches_pytorch_on_16_seeds(tmp_path, family, num_classes):
     generator = tiny_generator(family, num_classes=num_classes)

@@ -19,7 +19,7 @@ from zoo.pipelines import (
     write_mp4,
 )
 
-NOISE_FAMILIES = ["dcgan", "stylegan"]
+NOISE_FAMILIES = ["dcgan", "stylegan", "fastgan"]
 
 
 def _sketch(width: int = 40, height: int = 30) -> PIL.Image.Image:
@@ -37,7 +37,7 @@ def _run(family: str, pipe, output_type: str = "np"):
     return pipe(["a smiling woman", "a man"], num_images_per_prompt=2, seed=3, output_type=output_type).images
 
 
-@pytest.mark.parametrize("family", ["dcgan", "stylegan", "pix2pix", "textgan"])
+@pytest.mark.parametrize("family", ["dcgan", "stylegan", "fastgan", "pix2pix", "textgan"])
 def test_save_load_round_trip_reproduces_outputs(family, tmp_path):
     pipe = tiny_pipeline(family)
     before = _run(family, pipe)
@@ -48,7 +48,10 @@ def test_save_load_round_trip_reproduces_outputs(family, tmp_path):
     assert not list(tmp_path.rglob("*.bin"))
     loaded = type(pipe).from_pretrained(tmp_path)
     after = _run(family, loaded)
-    np.testing.assert_array_equal(before, after)
+    if family == "fastgan":  # spectral norm: not bit-exact after loading (tests/test_models_noise.py)
+        np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-6)
+    else:
+        np.testing.assert_array_equal(before, after)
     assert type(pipe).from_pretrained(tmp_path, torch_dtype=torch.float16).generator.dtype == torch.float16
     with pytest.raises(TypeError, match=r"unexpected keyword arguments \['variant'\]"):
         type(pipe).from_pretrained(tmp_path, variant="fp16")  # refused, not silently ignored

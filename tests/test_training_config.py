@@ -90,7 +90,7 @@ def test_bad_command_line_gives_clear_errors(args, message):
         ({"ema_decay": 1.5}, r"ema_decay must be in \[0, 1\)"),
         ({"lr_g": float("nan")}, "lr_g must be finite"),
         ({"diffaugment": "color,blur"}, r"unknown policy \['blur'\]"),
-        ({"family": "vae"}, "family must be one of dcgan, stylegan, pix2pix, textgan"),
+        ({"family": "vae"}, "family must be one of dcgan, stylegan, fastgan, pix2pix, textgan"),
         ({"family": "pix2pix"}, "pix2pix needs paired inputs"),
         ({"family": "pix2pix", "sketch_source": "column"}, "needs sketch_column"),
         ({"family": "textgan"}, "textgan needs captions"),

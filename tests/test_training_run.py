@@ -23,12 +23,15 @@ TEMPLATE = "a {expression} {gender_noun}[ in {possessive} {age_band}], {ethnicit
 FAMILY_ARGS = {
     "dcgan": {"label_column": "expression", "class_head": "ac", "r1_gamma": 1.0, "r1_interval": 2},
     "stylegan": {"r1_gamma": 1.0, "r1_interval": 2},
+    "fastgan": {"spectral_norm": True, "lambda_ms": 0.1},  # the classic path: DCGAN's D with spectral norm
     "pix2pix": {"sketch_source": "xdog", "split_key": "face_id", "heldout_fraction": 0.34},
     "textgan": {"caption_template": TEMPLATE, "split_key": "face_id", "generator_kwargs": {"refine_resolution": 64}},
 }
-PIPELINES = {"dcgan": GANSamplingPipeline, "stylegan": GANSamplingPipeline, "pix2pix": Sketch2PhotoPipeline,
+PIPELINES = {"dcgan": GANSamplingPipeline, "stylegan": GANSamplingPipeline, "fastgan": GANSamplingPipeline,
+             "pix2pix": Sketch2PhotoPipeline,
              "textgan": Text2ImagePipeline}
 TASKS = {"dcgan": "unconditional-image-generation", "stylegan": "unconditional-image-generation",
+         "fastgan": "unconditional-image-generation",
          "pix2pix": "image-to-image", "textgan": "text-to-image"}  # the Hub pipeline_tag, as cards and the app say
 
 
@@ -50,7 +53,7 @@ def run(folder: Path, cache: Path, out: Path, **values) -> Trainer:
     return trainer
 
 
-@pytest.mark.parametrize("family", ["dcgan", "stylegan", "pix2pix", "textgan"])
+@pytest.mark.parametrize("family", ["dcgan", "stylegan", "fastgan", "pix2pix", "textgan"])
 def test_each_family_trains_and_writes_the_checkpoint_directory(family, folder, cache, tmp_path):
     out = tmp_path / "run"
     trainer = run(folder, cache, out, family=family, checkpoints_total_limit=1, **FAMILY_ARGS[family])

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from zoo.models.dcgan import DCGANGenerator
+from zoo.models.fastgan import FastGANGenerator
 from zoo.models.pix2pix import UNetGenerator
 from zoo.models.stylegan import StyleGANGenerator
 from zoo.models.textgan import TextConditionalGenerator
@@ -24,6 +25,8 @@ def tiny_generator(family: str, num_classes: int = 0) -> torch.nn.Module:
                                   base_channels=16, max_channels=16, num_classes=num_classes)
         with torch.no_grad():  # a non-zero mean w, so truncation tests can tell it from zeros
             model.w_avg.normal_()
+    elif family == "fastgan":
+        model = FastGANGenerator(resolution=RESOLUTION, latent_dim=16, base_channels=2, num_classes=num_classes)
     elif family == "pix2pix":
         model = UNetGenerator(resolution=RESOLUTION, base_channels=8)
     elif family == "textgan":
@@ -59,7 +62,7 @@ def _settle_batchnorm(model: torch.nn.Module) -> None:
             model(torch.rand(8, 3, config.resolution, config.resolution) * 2 - 1)
 
 
-PIPELINE_OF = {"dcgan": GANSamplingPipeline, "stylegan": GANSamplingPipeline,
+PIPELINE_OF = {"dcgan": GANSamplingPipeline, "stylegan": GANSamplingPipeline, "fastgan": GANSamplingPipeline,
                "pix2pix": Sketch2PhotoPipeline, "textgan": Text2ImagePipeline}
 
 

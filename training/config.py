@@ -51,7 +51,7 @@ class TrainConfig:
     """Every knob of a training run. Field docs are the user documentation (see training/README.md)."""
 
     # --- run --------------------------------------------------------------------------------
-    family: str = _f("dcgan", "Model family: dcgan, stylegan, pix2pix or textgan.")
+    family: str = _f("dcgan", "Model family: dcgan, stylegan, fastgan, pix2pix or textgan.")
     output_dir: str = _f("outputs/run", "Checkpoint directory to write (weights, samples, metrics, checkpoints, logs).")
     seed: int = _f(0, "Seed for weights, data order, noise and augmentation; step s uses randomness derived from (seed, s).")
     max_steps: int = _f(10000, "Number of optimiser steps (one D update and one G update each).")
@@ -113,7 +113,7 @@ class TrainConfig:
 
     # --- model ------------------------------------------------------------------------------
     resolution: int = _f(64, "Training image size in pixels (32, 64, 128 or 256); for textgan the first stage's size.")
-    latent_dim: Optional[int] = _f(None, "Noise size (null = the family's default: dcgan 128, stylegan 256, textgan 100).")
+    latent_dim: Optional[int] = _f(None, "Noise size (null = the family's default: dcgan 128, stylegan 256, fastgan 256, textgan 100).")
     base_channels: int = _f(64, "Generator width.")
     d_base_channels: Optional[int] = _f(None, "Discriminator width (null = base_channels).")
     class_head: str = _f("projection", "How a class-conditional D uses labels: 'projection' or 'ac' (auxiliary classifier).")

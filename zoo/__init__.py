@@ -13,6 +13,8 @@ from typing import Any
 _EXPORTS = {
     "DCGANGenerator": "zoo.models.dcgan",
     "DCGANDiscriminator": "zoo.models.dcgan",
+    "FastGANGenerator": "zoo.models.fastgan",
+    "FastGANDiscriminator": "zoo.models.fastgan",
     "StyleGANGenerator": "zoo.models.stylegan",
     "StyleGANDiscriminator": "zoo.models.stylegan",
     "UNetGenerator": "zoo.models.pix2pix",

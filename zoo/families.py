@@ -96,7 +96,7 @@ FAMILIES: dict[str, FamilySpec] = {}
 
 
 def register_family(spec: FamilySpec) -> FamilySpec:
-    """Add a row to the table (the four built-in families below, or a new one)."""
+    """Add a row to the table (the built-in families below, or a new one)."""
     if spec.task not in TASKS:
         raise ValueError(f"family {spec.name!r} names unknown task {spec.task!r}; known tasks: {', '.join(TASKS)}")
     if spec.name in FAMILIES and FAMILIES[spec.name] != spec:
@@ -116,6 +116,12 @@ for _spec in (
         "A StyleGAN-style generator (mapping network and modulated convolutions) that turns a random latent "
         "vector into an image; it supports truncation, latent interpolation and style mixing.",
         truncation=True, style_mixing=True, classes=True, suggested_psi=0.7,
+    ),
+    FamilySpec(
+        "fastgan", "FastGAN", UNCONDITIONAL, "zoo.models.fastgan", "FastGANGenerator", "FastGANDiscriminator",
+        "A FastGAN-style generator (few channels, skip-layer excitation) made for training on a few hundred "
+        "images: it turns a random latent vector into an image.",
+        truncation=True, classes=True,
     ),
     FamilySpec(
         "pix2pix", "pix2pix", IMAGE_TO_IMAGE, "zoo.models.pix2pix", "UNetGenerator", "PatchGANDiscriminator",

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from training.config import ConfigError
 from training.families.base import Family, GenerateFn, Logs, StepContext, fixed_ncol
-from training.families.noise import DCGANFamily, StyleGANFamily
+from training.families.noise import DCGANFamily, FastGANFamily, StyleGANFamily
 from training.families.pix2pix import Pix2PixFamily
 from training.families.textgan import TextGANFamily
 
 __all__ = [
-    "FAMILIES", "DCGANFamily", "Family", "GenerateFn", "Logs", "Pix2PixFamily", "StepContext", "StyleGANFamily",
+    "FAMILIES", "DCGANFamily", "FastGANFamily", "Family", "GenerateFn", "Logs", "Pix2PixFamily", "StepContext", "StyleGANFamily",
     "TextGANFamily", "fixed_ncol", "get_family",
 ]
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (DCGANFamily(), StyleGANFamily(), Pix2PixFamily(), TextGANFamily())}
+FAMILIES: dict[str, Family] = {f.name: f for f in (DCGANFamily(), StyleGANFamily(), FastGANFamily(), Pix2PixFamily(), TextGANFamily())}
 
 
 def get_family(name: str) -> Family:

@@ -130,7 +130,7 @@ class Family:
     def check_options(self, cfg: TrainConfig) -> None:
         """Loss and discriminator options the family's models must support."""
         if cfg.lambda_ms > 0 and not self.noise_input:
-            raise ConfigError(f"lambda_ms (mode seeking) needs a noise input (dcgan, stylegan, textgan), not {cfg.family!r}")
+            raise ConfigError(f"lambda_ms (mode seeking) needs a noise input (dcgan, stylegan, fastgan, textgan), not {cfg.family!r}")
         if cfg.style_mixing_prob > 0 and not self.style_mixing:
             raise ConfigError(f"style_mixing_prob needs per-layer styles (stylegan), not {cfg.family!r}")
         if cfg.spectral_norm and not self.spectral_norm_option:

@@ -1,4 +1,4 @@
-"""Noise -> image families (DCGAN, StyleGAN)."""
+"""Noise -> image families (DCGAN, StyleGAN, FastGAN)."""
 
 from __future__ import annotations
 
@@ -157,6 +157,18 @@ class DCGANFamily(_NoiseFamily):
 
     def discriminator_options(self, cfg: TrainConfig) -> dict[str, Any]:
         return {"class_head": cfg.class_head, "spectral_norm": cfg.spectral_norm}
+
+
+class FastGANFamily(DCGANFamily):
+    """FastGAN's generator; the classic path's discriminator is DCGAN's (so are its options)."""
+
+    name = "fastgan"
+    default_latent_dim = 256
+
+    def model_classes(self) -> tuple[type, type]:
+        from zoo.models.fastgan import FastGANDiscriminator, FastGANGenerator
+
+        return FastGANGenerator, FastGANDiscriminator
 
 
 class StyleGANFamily(_NoiseFamily):

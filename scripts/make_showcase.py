@@ -20,8 +20,8 @@ SCALE = 2
 
 def main() -> None:
     rows: list[list[PIL.Image.Image]] = []
-    # psi 1 for the DCGAN generator (truncating z towards 0 fades its faces), 0.8 for the StyleGAN one.
-    for name, psi in (("faces-projected-64", 1.0), ("faces-style-64", 0.8)):
+    # psi 1 for the FastGAN generator (its family default: truncation in z is unmeasured for it), 0.8 for the StyleGAN one.
+    for name, psi in (("faces-fastgan-64", 1.0), ("faces-style-64", 0.8)):
         rows.append(registry.load_pipeline(name)(batch_size=COLS, seed=0, truncation_psi=psi).images)
     if registry.get_entry("faces-expression-64").available:  # seeds 0-3 neutral, then the same seeds smiling
         expression = registry.load_pipeline("faces-expression-64")

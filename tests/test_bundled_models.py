@@ -16,7 +16,7 @@ from zoo.pipelines import GANSamplingPipeline, Sketch2PhotoPipeline, Text2ImageP
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "london_faces"
-BUNDLED = ["faces-projected-64", "faces-expression-64", "faces-style-64", "sketch2face-64", "text2face-64"]
+BUNDLED = ["faces-projected-64", "faces-fastgan-64", "faces-expression-64", "faces-style-64", "sketch2face-64", "text2face-64"]
 
 
 def _dir(name: str) -> Path:
@@ -113,7 +113,7 @@ def test_bundled_kid_recomputed_matches_the_card(name, real_train_features):
     assert scores["kid_mean"] == pytest.approx(metrics["kid_mean"], abs=max(0.015, 0.2 * metrics["kid_mean"]))
 
 
-@pytest.mark.parametrize("name", ["faces-projected-64", "faces-expression-64", "faces-style-64"])
+@pytest.mark.parametrize("name", ["faces-projected-64", "faces-fastgan-64", "faces-expression-64", "faces-style-64"])
 def test_face_models_beat_initialisation_and_an_early_checkpoint(name):
     history = {h["label"]: h for h in json.loads((_dir(name) / "metrics.json").read_text())["history"]}
     final = history.pop("final")

@@ -51,7 +51,7 @@ def test_header_lists_and_preloads_the_models(space):
 def test_folder_holds_the_app_and_bundled_weights_but_no_test_tools(space):
     names = {p.relative_to(space).as_posix() for p in space.rglob("*") if p.is_file()}
     assert {"app.py", "ui/app.py", "zoo/registry.py", "requirements.txt", "README.md", "models.txt"} <= names
-    for bundled in ("faces-projected-64", "faces-style-64", "sketch2face-64", "text2face-64"):
+    for bundled in ("faces-projected-64", "faces-fastgan-64", "faces-style-64", "sketch2face-64", "text2face-64"):
         assert f"zoo/pretrained/{bundled}/generator/diffusion_pytorch_model.safetensors" in names
     assert not any(n.startswith(("tests/", "training/", "bench/")) or "__pycache__" in n for n in names)
     requirements = (space / "requirements.txt").read_text()

@@ -29,7 +29,7 @@ def test_every_shipped_config_loads_and_validates():
     names = {p.name for p in CONFIGS}
     expected = {
         "dcgan-faces-64.yaml", "dcgan-cifar10-32.yaml", "dcgan-roses-small.yaml", "dcgan-rps-conditional.yaml",
-        "pix2pix-sketch2photo.yaml", "textgan-two-stage.yaml", "faces-dcgan-64.yaml", "faces-projected-64.yaml", "faces-style-64.yaml", "faces-style-64-classic.yaml",
+        "pix2pix-sketch2photo.yaml", "textgan-two-stage.yaml", "faces-dcgan-64.yaml", "faces-projected-64.yaml", "faces-fastgan-64.yaml", "faces-style-64.yaml", "faces-style-64-classic.yaml",
         "sketch2face-64.yaml", "text2face-64.yaml", "text2face-64-dcgan.yaml", "text2face-64-words.yaml", "text2face-64-joint.yaml", "text2face-64-wordnoise.yaml", "sketch2face-64-drawings.yaml", "faces-expression-64.yaml",
     }
     assert expected <= names

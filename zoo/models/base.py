@@ -17,6 +17,8 @@ from typing import NamedTuple, Optional
 import torch
 from torch import nn
 
+from ..latents import truncate
+
 #: Resolutions the convolutional families support (powers of two).
 SUPPORTED_RESOLUTIONS = (32, 64, 128, 256)
 
@@ -32,6 +34,12 @@ def check_positive(name: str, value: int) -> None:
     """Constructor arguments arrive from config files; reject bools, floats and non-positive values early."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def check_num_classes(num_classes: int) -> None:
+    """0 (unconditional) or a class count; bools and floats from config files are refused."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
+        raise ValueError(f"num_classes must be an int >= 0, got {num_classes!r}")
 
 
 def channel_width(base_channels: int, depth: int, max_multiplier: int = 8) -> int:
@@ -121,6 +129,10 @@ class NoiseGenerator:
     ) -> torch.Tensor:
         return self.synthesize(self.map(z, class_labels, truncation_psi), class_labels)
 
+    def check_z(self, z: torch.Tensor) -> None:
+        if z.ndim != 2 or z.shape[1] != self.config.latent_dim:
+            raise ValueError(f"z must have shape [B, {self.config.latent_dim}], got {tuple(z.shape)}")
+
     def check_class_labels(self, class_labels: Optional[torch.Tensor], batch_size: int) -> Optional[torch.Tensor]:
         """Validate labels against the model's ``num_classes`` so a wrong label fails loudly, not as an index error."""
         num_classes = self.config.num_classes
@@ -139,3 +151,57 @@ class NoiseGenerator:
         if not torch.compiler.is_compiling() and (int(class_labels.min()) < 0 or int(class_labels.max()) >= num_classes):
             raise ValueError(f"class labels must be in [0, {num_classes - 1}], got {class_labels.tolist()}")
         return class_labels
+
+
+class LatentIsStyleGenerator(NoiseGenerator):
+    """The :class:`NoiseGenerator` contract for generators without a mapping network (DCGAN, FastGAN).
+
+    ``w`` is ``z`` with a singleton layer axis, and truncation pulls towards the prior's mean, 0.
+    A subclass builds ``self.class_embedding`` (an ``nn.Embedding`` or None) and its network, and
+    its ``synthesize`` starts from :meth:`network_input`.
+    """
+
+    supports_style_mixing = False
+
+    def build_input(self, resolution: int, latent_dim: int, base_channels: int, num_classes: int) -> int:
+        """Check the constructor arguments every such generator takes and build its class embedding;
+        returns the width of the network's input (z, plus the embedding when conditional)."""
+        check_resolution(resolution)
+        check_positive("latent_dim", latent_dim)
+        check_positive("base_channels", base_channels)
+        check_num_classes(num_classes)
+        self.class_embedding = nn.Embedding(num_classes, latent_dim) if num_classes > 0 else None
+        return latent_dim * (2 if num_classes > 0 else 1)
+
+    @property
+    def num_ws(self) -> int:
+        return 1
+
+    @property
+    def w_dim(self) -> int:
+        return self.config.latent_dim
+
+    def mean_w(self, class_labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Zeros: the mean of the N(0, I) prior, which is what truncation in z pulls towards."""
+        return torch.zeros(1, 1, self.config.latent_dim, device=self.device, dtype=self.dtype)
+
+    def map(
+        self,
+        z: torch.Tensor,
+        class_labels: Optional[torch.Tensor] = None,
+        truncation_psi: float = 1.0,
+    ) -> torch.Tensor:
+        """``z [B, latent_dim]`` -> ``(psi * z)[:, None]``; labels are only validated here."""
+        self.check_z(z)
+        self.check_class_labels(class_labels, z.shape[0])
+        return truncate(z, torch.zeros((), dtype=z.dtype, device=z.device), truncation_psi).unsqueeze(1)
+
+    def network_input(self, w: torch.Tensor, class_labels: Optional[torch.Tensor]) -> torch.Tensor:
+        """``w [B, 1, latent_dim]`` -> z, with the class embedding appended for a conditional model."""
+        if w.ndim != 3 or w.shape[1] != 1 or w.shape[2] != self.config.latent_dim:
+            raise ValueError(f"w must have shape [B, 1, {self.config.latent_dim}], got {tuple(w.shape)}")
+        z = w[:, 0]
+        class_labels = self.check_class_labels(class_labels, z.shape[0])
+        if self.class_embedding is not None:
+            z = torch.cat([z, self.class_embedding(class_labels.to(z.device))], dim=1)
+        return z

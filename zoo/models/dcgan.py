@@ -16,32 +16,25 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
-from ..latents import truncate
-from .base import DiscriminatorOutput, NoiseGenerator, channel_width, check_positive, check_resolution, dcgan_init
+from .base import (
+    DiscriminatorOutput, LatentIsStyleGenerator, NoiseGenerator, channel_width, check_num_classes, check_positive,
+    check_resolution, dcgan_init,
+)
 
 CLASS_HEADS = ("projection", "ac")
 
 
-class DCGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
+class DCGANGenerator(ModelMixin, ConfigMixin, LatentIsStyleGenerator):
     """z (plus an optional class embedding) -> 4x4 -> ... -> ``[B, 3, R, R]`` in ``[-1, 1]``.
 
     As a :class:`NoiseGenerator` it has a single "layer": ``w`` is the (truncated) ``z`` with a
     singleton layer axis, and truncation pulls towards the prior's mean, 0.
     """
 
-    supports_style_mixing = False
-
     @register_to_config
     def __init__(self, resolution: int = 64, latent_dim: int = 128, base_channels: int = 64, num_classes: int = 0):
         super().__init__()
-        check_resolution(resolution)
-        check_positive("latent_dim", latent_dim)
-        check_positive("base_channels", base_channels)
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
-            raise ValueError(f"num_classes must be an int >= 0, got {num_classes!r}")
-
-        self.class_embedding = nn.Embedding(num_classes, latent_dim) if num_classes > 0 else None
-        in_features = latent_dim * (2 if num_classes > 0 else 1)
+        in_features = self.build_input(resolution, latent_dim, base_channels, num_classes)
         num_upsamples = int(math.log2(resolution // 4))  # 4x4 -> R
 
         width = channel_width(base_channels, num_upsamples - 1)
@@ -62,50 +55,11 @@ class DCGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
         self.net = nn.Sequential(*layers)
         self.apply(dcgan_init)
 
-    @property
-    def num_ws(self) -> int:
-        return 1
-
-    @property
-    def w_dim(self) -> int:
-        return self.config.latent_dim
-
-    def mean_w(self, class_labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Zeros: the mean of the N(0, I) prior, which is what truncation in z pulls towards."""
-        return torch.zeros(1, 1, self.config.latent_dim, device=self.device, dtype=self.dtype)
-
-    def _check_z(self, z: torch.Tensor) -> None:
-        if z.ndim != 2 or z.shape[1] != self.config.latent_dim:
-            raise ValueError(f"z must have shape [B, {self.config.latent_dim}], got {tuple(z.shape)}")
-
-    def map(
-        self,
-        z: torch.Tensor,
-        class_labels: Optional[torch.Tensor] = None,
-        truncation_psi: float = 1.0,
-    ) -> torch.Tensor:
-        """``z [B, latent_dim]`` -> ``(psi * z)[:, None]``; labels are only validated here."""
-        self._check_z(z)
-        self.check_class_labels(class_labels, z.shape[0])
-        return truncate(z, torch.zeros((), dtype=z.dtype, device=z.device), truncation_psi).unsqueeze(1)
-
     def synthesize(self, w: torch.Tensor, class_labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        if w.ndim != 3 or w.shape[1] != 1 or w.shape[2] != self.config.latent_dim:
-            raise ValueError(f"w must have shape [B, 1, {self.config.latent_dim}], got {tuple(w.shape)}")
-        z = w[:, 0]
-        class_labels = self.check_class_labels(class_labels, z.shape[0])
-        if self.class_embedding is not None:
-            z = torch.cat([z, self.class_embedding(class_labels.to(z.device))], dim=1)
-        return self.net(z[:, :, None, None])
+        return self.net(self.network_input(w, class_labels)[:, :, None, None])
 
-    def forward(
-        self,
-        z: torch.Tensor,
-        class_labels: Optional[torch.Tensor] = None,
-        truncation_psi: float = 1.0,
-    ) -> torch.Tensor:
-        # Defined here because nn.Module.forward would otherwise shadow NoiseGenerator.forward in the MRO.
-        return self.synthesize(self.map(z, class_labels, truncation_psi), class_labels)
+    # nn.Module.forward would otherwise shadow NoiseGenerator.forward in the MRO.
+    forward = NoiseGenerator.forward
 
 
 class DCGANDiscriminator(ModelMixin, ConfigMixin):
@@ -127,8 +81,7 @@ class DCGANDiscriminator(ModelMixin, ConfigMixin):
         super().__init__()
         check_resolution(resolution)
         check_positive("base_channels", base_channels)
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
-            raise ValueError(f"num_classes must be an int >= 0, got {num_classes!r}")
+        check_num_classes(num_classes)
         if class_head not in CLASS_HEADS:
             raise ValueError(f"class_head must be one of {CLASS_HEADS}, got {class_head!r}")
 

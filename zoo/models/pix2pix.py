@@ -17,7 +17,9 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
-from .base import DiscriminatorOutput, NoiseGenerator, channel_width, check_positive, check_resolution, dcgan_init
+from .base import (
+    DiscriminatorOutput, NoiseGenerator, channel_width, check_num_classes, check_positive, check_resolution, dcgan_init,
+)
 
 #: How many of the innermost decoder blocks use dropout (the paper's recipe).
 NUM_DROPOUT_BLOCKS = 3
@@ -135,8 +137,7 @@ class PatchGANDiscriminator(ModelMixin, ConfigMixin):
         check_positive("in_channels", in_channels)
         check_positive("base_channels", base_channels)
         check_positive("num_layers", num_layers)
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
-            raise ValueError(f"num_classes must be an int >= 0, got {num_classes!r}")
+        check_num_classes(num_classes)
         use_norm = not spectral_norm
 
         layers: list[nn.Module] = [

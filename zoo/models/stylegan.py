@@ -348,8 +348,7 @@ class StyleGANGenerator(ModelMixin, ConfigMixin, NoiseGenerator):
         class_labels: Optional[torch.Tensor] = None,
         truncation_psi: float = 1.0,
     ) -> torch.Tensor:
-        if z.ndim != 2 or z.shape[1] != self.config.latent_dim:
-            raise ValueError(f"z must have shape [B, {self.config.latent_dim}], got {tuple(z.shape)}")
+        self.check_z(z)
         class_labels = self.check_class_labels(class_labels, z.shape[0])
         w = self.mapping(z, class_labels).unsqueeze(1).repeat(1, self.num_ws, 1)
         return truncate(w, self.mean_w(class_labels), truncation_psi)
